@@ -1,0 +1,160 @@
+"""`lsnet bench MODEL`: latency and FPS per backend, side by side with PyTorch (DESIGN.md §2)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from lsnet.commands.infer import backend_options
+from lsnet.errors import LSNetError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench", help="latency (median, p90, p99) and FPS per backend, beside PyTorch",
+        description="Benchmark MODEL on every backend that can run it here, always beside PyTorch: an .onnx "
+                    "or .engine needs its checkpoint (--checkpoint, or CKPT.pt next to it); a .pt is "
+                    "exported to ONNX on the fly. Pre-processing, model and post-processing are timed "
+                    "apart; the full video pipeline (read → model → draw → write) is timed on --video or "
+                    "a synthetic video.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", help="model file: .pt, .onnx or .engine")
+    p.add_argument("--backends", help="comma-separated backends to measure (default: MODEL's own, "
+                                      "PyTorch, and ONNX Runtime for a .pt)")
+    p.add_argument("--checkpoint", metavar="CKPT", help="the .pt for the PyTorch column when MODEL is not one")
+    p.add_argument("--runs", type=int, default=50, help="timed runs per backend")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first")
+    p.add_argument("--batch", type=int, default=1, help="images per call")
+    inputs = p.add_mutually_exclusive_group()
+    inputs.add_argument("--image", metavar="F", help="time on this image (default: frames of the video)")
+    inputs.add_argument("--video", metavar="F", help="video for the timing and the pipeline FPS (default: synthetic)")
+    p.add_argument("--frames", type=int, default=100, help="length of the synthetic video")
+    p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
+    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
+    p.add_argument("--json", metavar="F", help='write {"backends": {NAME: {"median_ms", "p90_ms", …}}} here')
+    p.set_defaults(run=run)
+
+
+def default_backends(model: Path) -> list[str]:
+    import onnxruntime
+
+    from lsnet.runtime.backends import BACKENDS, backend_for
+
+    own = backend_for(model).name
+    names = [own, "pytorch"]
+    if own == "pytorch":
+        names.append("onnxruntime")
+    if own == "onnxruntime":  # the GPU execution providers too, where this ONNX Runtime has them
+        available = onnxruntime.get_available_providers()
+        names += [n for n, p in (("onnxruntime-cuda", "CUDAExecutionProvider"),
+                                 ("onnxruntime-tensorrt", "TensorrtExecutionProvider")) if p in available]
+    return [n for n in dict.fromkeys(names) if n in BACKENDS]
+
+
+def find_checkpoint(model: Path, export_info: dict, given: str | None) -> Path:
+    """The PyTorch checkpoint of an exported model: --checkpoint, the one the export recorded
+    (looked for next to MODEL), MODEL.pt."""
+    candidates = [Path(given)] if given else []
+    if export_info.get("checkpoint"):
+        candidates.append(model.parent / Path(export_info["checkpoint"]).name)
+    candidates.append(model.with_suffix(".pt"))
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise LSNetError(f"bench compares with PyTorch but found no checkpoint for {model} (looked at "
+                     f"{', '.join(map(str, candidates))}); pass --checkpoint CKPT, or --backends without pytorch")
+
+
+def export_for_bench(checkpoint: Path, folder: Path, batch: int) -> Path:
+    try:
+        from lsnet.export.onnx_export import export_onnx
+    except ImportError as e:
+        raise LSNetError(f"cannot export {checkpoint} to ONNX for the ONNX Runtime column ({e})") from None
+    print(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column …", file=sys.stderr)
+    return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch))
+
+
+def model_files(model: Path, names: list[str], export_info: dict, checkpoint: str | None, folder: Path,
+                batch: int) -> dict[str, Path]:
+    """The file each backend runs: MODEL where it can, else the checkpoint (PyTorch) or an ONNX
+    export of MODEL made now (ONNX Runtime for a .pt)."""
+    from lsnet.runtime.backends import BACKENDS
+
+    files: dict[str, Path] = {}
+    for name in names:
+        suffixes = BACKENDS[name].suffixes
+        if model.suffix.lower() in suffixes:
+            files[name] = model
+        elif name == "pytorch":
+            files[name] = find_checkpoint(model, export_info, checkpoint)
+        elif ".onnx" in suffixes and model.suffix.lower() == ".pt":
+            exported = [f for f in files.values() if f.suffix == ".onnx"]
+            files[name] = exported[0] if exported else export_for_bench(model, folder, batch)
+        else:
+            raise LSNetError(f"backend {name} cannot run {model}; bench its own model file with it")
+    return files
+
+
+def bench_inputs(args: argparse.Namespace, task: str, folder: Path):
+    """(images for the timed calls, video for the pipeline or None)."""
+    from lsnet.runtime.sources import open_source, read_image
+
+    if args.image:
+        return [read_image(Path(args.image))] * args.batch, None
+    video = args.video
+    if video is None:
+        from lsnet.data.video import write_video
+
+        video = write_video(folder / "synthetic.mp4", task, args.frames)
+    source = open_source(str(video))
+    images = []
+    for frame in source:
+        images.append(frame.image)
+        if len(images) == args.batch:
+            break
+    source.close()
+    return images + images[-1:] * (args.batch - len(images)), None if args.no_pipeline else video
+
+
+def run(args: argparse.Namespace) -> int:
+    from lsnet.runtime import load
+    from lsnet.runtime.backends import BACKENDS, backend_for
+    from lsnet.runtime.bench import bench_detector, compare_to, format_table
+
+    if min(args.runs, args.batch, args.frames) < 1 or args.warmup < 0:
+        raise LSNetError("--runs, --batch and --frames must be ≥ 1 and --warmup ≥ 0")
+    model = Path(args.model)
+    own = backend_for(model).name
+    names = args.backends.split(",") if args.backends else default_backends(model)
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise LSNetError(f"unknown backends {', '.join(unknown)} (expected some of {', '.join(BACKENDS)})")
+    options = backend_options(args)
+    with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
+        detectors = {own: load(model, own, **BACKENDS[own].accepted(options))}
+        files = model_files(model, names, detectors[own].export_info, args.checkpoint, Path(tmp), args.batch)
+        for name in names:
+            if name not in detectors:
+                detectors[name] = load(files[name], name, **BACKENDS[name].accepted(options))
+        # One canvas for every backend, so that latencies compare: a static export fixes it.
+        if any(not detectors[n].dynamic for n in names):
+            for name in names:
+                detectors[name].dynamic = False
+        images, video = bench_inputs(args, detectors[own].description.task, Path(tmp))
+        results = {}
+        for name in names:
+            print(f"{name}: {files[name]} ({args.warmup} warm-up + {args.runs} timed runs"
+                  + (", video pipeline" if video else "") + ")", file=sys.stderr)
+            results[name] = {**bench_detector(detectors[name], images, args.runs, args.warmup, video),
+                             "file": str(files[name])}
+    compare_to(results)
+    print(format_table(results))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"backends": results}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    print(f"next: lsnet infer {args.model} VIDEO --show-fps   |   lsnet eval {args.model} --data DIR")
+    return 0

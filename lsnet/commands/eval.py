@@ -1,0 +1,78 @@
+"""`lsnet eval MODEL --data DIR`: COCO AP of any model file (DESIGN.md §2)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lsnet.commands.infer import backend_options
+from lsnet.errors import LSNetError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "eval", help="COCO AP of a model file (.pt, .onnx, .engine) on a COCO-format set",
+        description="COCO metrics through pycocotools: bbox, segm (and bbox) or keypoints by the model's task. "
+                    "--data DIR reads DIR/annotations/val.json and DIR/val/; --ann and --images name any "
+                    "COCO-format set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", help="model file: .pt, .onnx or .engine")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", metavar="DIR", help="dataset in the COCO layout (its val split)")
+    data.add_argument("--ann", metavar="JSON", help="COCO annotation file (with --images)")
+    p.add_argument("--images", metavar="DIR", help="image folder of --ann")
+    p.add_argument("--max-images", type=int, default=0, metavar="N", help="only the first N images (0: all)")
+    p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names")
+    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
+    p.add_argument("--json", metavar="F", help='write {"bbox"|"segm"|"keypoints": {"AP": …, …}} here')
+    p.set_defaults(run=run)
+
+
+def annotation_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(annotation file, image folder) from --data DIR or --ann/--images, checked."""
+    if args.ann:
+        if not args.images:
+            raise LSNetError("--ann needs --images DIR (the folder its file_name entries are in)")
+        ann, images = Path(args.ann), Path(args.images)
+        if not ann.is_file():
+            raise LSNetError(f"annotation file {ann} not found")
+    else:
+        root = Path(args.data)
+        if not root.is_dir():
+            raise LSNetError(f"dataset folder {root} does not exist")
+        ann, images = root / "annotations" / "val.json", root / "val"
+        if not ann.is_file():
+            raise LSNetError(f"dataset folder {root} has no annotations/val.json (COCO layout: "
+                             "DIR/annotations/val.json and DIR/val/); use --ann JSON --images DIR for another layout")
+    if not images.is_dir():
+        raise LSNetError(f"image folder {images} does not exist")
+    return ann, images
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    """One row per iou type, one column per COCO statistic."""
+    lines = []
+    for iou_type, stats in metrics.items():
+        lines.append(f"{iou_type:<9} " + "  ".join(f"{name:>6}" for name in stats))
+        lines.append(f"{'':<9} " + "  ".join(f"{value:6.3f}" for value in stats.values()))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lsnet.evaluation.predict import evaluate_detector
+    from lsnet.runtime import load
+
+    if args.max_images < 0:
+        raise LSNetError(f"--max-images must be ≥ 0, got {args.max_images}")
+    ann, images = annotation_paths(args)
+    detector = load(args.model, args.backend, **backend_options(args))
+    metrics = evaluate_detector(detector, ann, images, args.max_images)
+    print(f"{args.model} ({detector.backend}) on {ann}" + (f", first {args.max_images} images" if args.max_images else ""))
+    print(format_metrics(metrics))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    print(f"next: lsnet bench {args.model}   |   lsnet infer {args.model} SOURCE")
+    return 0

@@ -1,0 +1,5 @@
+"""placeholder while being written"""
+
+
+def add_parser(sub) -> None:
+    pass

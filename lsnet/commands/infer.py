@@ -1,0 +1,75 @@
+"""`lsnet infer MODEL SOURCE`: detections drawn on an image, a folder, a video, a camera or a stream."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "infer", help="draw a model's detections on images, videos, cameras or streams",
+        description="Run MODEL (.pt, .onnx or .engine) on SOURCE and write the drawn detections: "
+                    "SOURCE is an image, a folder of images, a video file, a camera index (0) or a stream "
+                    "URL (rtsp://, http://). Ctrl-C stops a long run cleanly: the frames read so far are "
+                    "finished and the output is kept under its .partial name.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", help="model file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT)")
+    p.add_argument("source", help="image, folder, video file, camera index or stream URL")
+    p.add_argument("--out", metavar="PATH",
+                   help="output: .mp4/.avi video, an image file (one-image source) or a folder "
+                        "(default runs/infer/NAME.mp4, NAME.jpg or NAME/)")
+    p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names "
+                                     "(pytorch, onnxruntime, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt)")
+    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
+    p.add_argument("--score", type=float, default=0.3, help="draw detections with at least this score")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="frames per model call")
+    p.add_argument("--show-fps", action="store_true", help="draw the live FPS on every frame")
+    p.add_argument("--sheet", metavar="PNG", help="also write a contact sheet: a grid of frames sampled over the run")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(run=run)
+
+
+def backend_options(args: argparse.Namespace) -> dict:
+    """The --device/--threads the user gave, as `lsnet.runtime.load` options."""
+    return {k: v for k, v in (("device", args.device), ("threads", args.threads)) if v is not None}
+
+
+def describe(label_counts, frames: int, score: float) -> str:
+    found = ", ".join(f"{n} {name}" for name, n in label_counts.most_common()) or "none"
+    return f"detections with score ≥ {score:g} in {frames} frame{'s' * (frames != 1)}: {found}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from lsnet.errors import LSNetError
+    from lsnet.runtime import load
+    from lsnet.runtime.pipeline import run_pipeline
+    from lsnet.runtime.sinks import ContactSheetSink, default_output, open_sink
+    from lsnet.runtime.sources import open_source
+
+    if args.batch < 1:
+        raise LSNetError(f"--batch must be ≥ 1, got {args.batch}")
+    detector = load(args.model, args.backend, **backend_options(args))
+    source = open_source(args.source)
+    info = source.info
+    sinks = [open_sink(args.out or default_output(info), info)]
+    if args.sheet:
+        sinks.append(ContactSheetSink(args.sheet, info.frame_count))
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    if log:
+        log(f"{detector.backend}: {args.model} on {info.kind} {args.source}"
+            + (f" ({info.frame_count} frames)" if info.frame_count else ""))
+    result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score, show_fps=args.show_fps,
+                          log=log)
+    outputs = ", ".join(map(str, result.outputs)) or "nothing"
+    if not result.complete:
+        print(f"interrupted after {result.frames} frames: kept the partial output {outputs} "
+              "(valid, but not the whole source)", file=sys.stderr)
+        return 130
+    model_ms = result.stage_ms.get("model", 0.0)
+    print(f"wrote {outputs} ({result.frames} frames in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
+          f"model {model_ms:.1f} ms per batch of {args.batch}, {detector.backend})")
+    print(describe(result.label_counts, result.frames, args.score))
+    print(f"next: lsnet bench {args.model}" + (f" --video {args.source}" if info.kind == "video" else "")
+          + f"   |   lsnet eval {args.model} --data DIR")
+    return 0

@@ -1,0 +1,100 @@
+"""COCO evaluation of `Detections` with pycocotools (spec §8.3 formatting, DESIGN.md §2 metrics)."""
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from lsnet.errors import LSNetError
+from lsnet.landmarks import TASKS
+from lsnet.runtime.detections import Detections
+
+# What each task is evaluated on (spec §7 "evaluation"; pose as pose_kbox).
+IOU_TYPES = {"bbox": ("bbox",), "segm": ("segm", "bbox"), "pose": ("keypoints",)}
+STAT_NAMES = {
+    "bbox": ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"),
+    "keypoints": ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"),
+}
+STAT_NAMES["segm"] = STAT_NAMES["bbox"]
+MIN_POSE_BOX_AREA = 1024.0  # px², original image (spec §8.3, §12.13)
+
+
+def _polygon_rle(polygon: np.ndarray, image_hw: tuple[int, int]) -> dict:
+    """One closed polygon rasterised at the original size, as LSNet's `encode_poly_results`."""
+    rle = mask_utils.merge(mask_utils.frPyObjects([polygon.astype(np.float64).ravel().tolist()], *image_hw))
+    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+
+
+def format_results(coco_gt: COCO, results: dict[int, Detections], task: str) -> dict[str, list[dict]]:
+    """COCO result entries per iou type for detections in original-image pixels (spec §8.3).
+
+    bbox: x, y, w, h. segm: the N-point polygon rasterised to RLE, mask score = box score.
+    keypoints: only boxes with area > 1024 px², every keypoint written as (x, y, 1).
+    """
+    cat_ids = sorted(coco_gt.getCatIds())
+    out: dict[str, list[dict]] = {t: [] for t in IOU_TYPES[task]}
+    for image_id, det in results.items():
+        if image_id not in coco_gt.imgs:
+            raise LSNetError(f"results name image id {image_id}, which the annotations do not have")
+        if len(det) and (det.labels.min() < 0 or det.labels.max() >= len(cat_ids)):
+            raise LSNetError(f"a detection label is outside the {len(cat_ids)} categories of the annotations")
+        info = coco_gt.imgs[image_id]
+        image_hw = (int(info["height"]), int(info["width"]))
+        for box, score, label, marks in zip(det.boxes.astype(np.float64), det.scores.astype(np.float64),
+                                            det.labels, det.landmarks):
+            entry = {"image_id": int(image_id), "category_id": int(cat_ids[int(label)]), "score": float(score)}
+            x1, y1, x2, y2 = box.tolist()
+            if "bbox" in out:
+                out["bbox"].append({**entry, "bbox": [x1, y1, x2 - x1, y2 - y1]})
+            if "segm" in out:
+                out["segm"].append({**entry, "segmentation": _polygon_rle(marks, image_hw)})
+            if "keypoints" in out and (x2 - x1) * (y2 - y1) > MIN_POSE_BOX_AREA:
+                keypoints = np.concatenate([marks.astype(np.float64), np.ones((len(marks), 1))], 1)
+                out["keypoints"].append({**entry, "keypoints": keypoints.ravel().tolist()})
+    return out
+
+
+def _coco_results(coco_gt: COCO, entries: list[dict]) -> COCO:
+    if entries:
+        return coco_gt.loadRes(entries)
+    empty = COCO()  # `loadRes` cannot take an empty list
+    empty.dataset = {"images": list(coco_gt.dataset["images"]), "categories": list(coco_gt.dataset["categories"]),
+                     "annotations": []}
+    empty.createIndex()
+    return empty
+
+
+def evaluate(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: bool = False
+             ) -> dict[str, dict[str, float]]:
+    """COCO AP/AR per iou type, as fractions, over the images in `results`.
+
+    `results` maps image id → detections in original-image pixels; include images without
+    detections as empty `Detections`, since only the images named here are evaluated. Stats
+    are pycocotools' (−1 where no ground truth falls in that area range). `verbose` prints
+    pycocotools' summary.
+    """
+    if task not in TASKS:
+        raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
+    entries = format_results(coco_gt, results, task)
+    metrics: dict[str, dict[str, float]] = {}
+    for iou_type, iou_entries in entries.items():
+        if not results:
+            metrics[iou_type] = {name: 0.0 for name in STAT_NAMES[iou_type]}
+            continue
+        log = io.StringIO()
+        with redirect_stdout(log):
+            coco_eval = COCOeval(coco_gt, _coco_results(coco_gt, iou_entries), iou_type)
+            coco_eval.params.imgIds = sorted(results)
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+            coco_eval.summarize()
+        if verbose:  # the summary lines only, not pycocotools' progress chatter
+            print("\n".join([f"{iou_type}:", *(line for line in log.getvalue().splitlines()
+                                                 if line.lstrip().startswith("Average"))]))
+        metrics[iou_type] = {name: float(v) for name, v in zip(STAT_NAMES[iou_type], coco_eval.stats)}
+    return metrics
+

@@ -1,0 +1,1 @@
+"""LSNet in PyTorch: backbone, FPN, LSHead with the pyramid DCN, losses, assignment, decoding."""

@@ -1,0 +1,88 @@
+"""LSNet checkpoints: the weights, the model config and the model description in one file.
+
+    {"format": "lsnet-checkpoint", "version": 1, "model_config": {...}, "description": {...},
+     "model": state_dict, "train": {...}  # optional: optimiser, iteration, RNG, history}
+
+Written atomically (temporary file + rename, so a crash never leaves a half-written
+checkpoint under the real name) and read with `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from lsnet.description import ModelDescription
+from lsnet.errors import LSNetError
+from lsnet.model.config import ModelConfig
+
+FORMAT = "lsnet-checkpoint"
+VERSION = 1
+
+
+def atomic_torch_save(obj, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, description: ModelDescription,
+                    train_state: dict | None = None) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "model_config": model.cfg.to_dict(),
+               "description": description.to_dict(), "model": state}
+    if train_state is not None:
+        payload["train"] = train_state
+    atomic_torch_save(payload, path)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict, or a one-line LSNetError saying what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise LSNetError(f"checkpoint {path} not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise LSNetError(f"{path} is not a readable checkpoint (corrupt or truncated?): {reason}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        if isinstance(ckpt, dict) and "state_dict" in ckpt:
+            raise LSNetError(f"{path} is an mmdet-format checkpoint; convert it with "
+                             "`lsnet.model.official.checkpoint_from_official` first")
+        raise LSNetError(f"{path} is not an lsnet checkpoint (no '{FORMAT}' format marker)")
+    if ckpt.get("version", 0) > VERSION:
+        raise LSNetError(f"{path} was written by a newer lsnet (checkpoint version {ckpt['version']})")
+    return ckpt
+
+
+def build_model(ckpt: dict, path: str | Path = "checkpoint"):
+    from lsnet.model.lsnet import LSNet
+
+    cfg = ModelConfig.from_dict({**ckpt["model_config"], "pretrained": ""})
+    model = LSNet(cfg)
+    try:
+        model.load_state_dict(ckpt["model"], strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise LSNetError(f"{path}: weights do not match the model config stored with them "
+                         f"({first[1].strip() if len(first) > 1 else first[0]})") from None
+    return model
+
+
+def load_model(path: str | Path):
+    """(LSNet in eval mode, ModelDescription) from a checkpoint file."""
+    ckpt = read_checkpoint(path)
+    model = build_model(ckpt, path)
+    return model.eval(), ModelDescription.from_dict(ckpt["description"])

@@ -1,0 +1,65 @@
+"""Architecture of one LSNet: everything needed to rebuild the modules from a checkpoint."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lsnet.errors import LSNetError
+
+TOWERS = ("dcn", "norm")
+PDCN_OFFSET_MODES = ("exact", "cumulative")
+POSE_BOXES = ("obj", "kps")
+
+
+@dataclass
+class ModelConfig:
+    task: str = "bbox"  # bbox | segm | pose
+    num_classes: int = 80
+    pose_box: str = "obj"  # pose only: 'obj' (obj-box, side-midpoint branch) | 'kps' (kps-box), spec §4.3
+    # backbone: torchvision ResNet / ResNeXt (groups, width_per_group: 32×4d → 32, 4)
+    depth: int = 50
+    groups: int = 1
+    width_per_group: int = 64
+    pretrained: str = ""  # a local torchvision ImageNet state-dict file; "" → random init
+    frozen_stages: int = 1  # stem + layer1 frozen (spec §1); -1 → nothing frozen
+    norm_eval: bool = True  # BatchNorm in eval mode (spec §1); False when training from scratch
+    # neck and head
+    fpn_channels: int = 256
+    head_channels: int = 256
+    gn_groups: int = 32
+    stacked_convs: int = 3
+    tower: str = "dcn"  # 'dcn' (DCNv2 tower layers) | 'norm' (plain 3×3 conv + GN), spec §2.1
+    pdcn_offsets: str = "exact"  # 'exact' | 'cumulative' (official in-place scaling, spec §2.5)
+    gradient_mul: float = 0.1
+    strides: tuple[int, ...] = (8, 16, 32, 64, 128)
+    point_base_scale: int = 4
+
+    def __post_init__(self) -> None:
+        self.strides = tuple(int(s) for s in self.strides)
+        checks = [
+            (self.task in ("bbox", "segm", "pose"), f"task must be bbox, segm or pose, not {self.task!r}"),
+            (self.tower in TOWERS, f"tower must be one of {TOWERS}, not {self.tower!r}"),
+            (self.pdcn_offsets in PDCN_OFFSET_MODES, f"pdcn_offsets must be one of {PDCN_OFFSET_MODES}"),
+            (self.pose_box in POSE_BOXES, f"pose_box must be one of {POSE_BOXES}"),
+            (self.depth in (10, 18, 34, 50, 101, 152), f"depth must be 10, 18, 34, 50, 101 or 152, not {self.depth}"),
+            (self.num_classes >= 1, "num_classes must be ≥ 1"),
+            (self.head_channels % self.gn_groups == 0 and self.fpn_channels % self.gn_groups == 0,
+             f"fpn_channels and head_channels must be divisible by gn_groups ({self.gn_groups})"),
+            (len(self.strides) >= 3, "the pyramid DCN needs at least 3 FPN levels"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise LSNetError(f"model config: {message}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["strides"] = list(self.strides)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise LSNetError(f"model config: unknown keys {unknown}")
+        return cls(**d)

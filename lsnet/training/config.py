@@ -1,0 +1,82 @@
+"""The training configuration: `lsnet/default.yaml`, overridden by a run file and `key=value`s."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from lsnet.errors import LSNetError
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "default.yaml"
+MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "pretrained", "frozen_stages", "norm_eval",
+              "fpn_channels", "head_channels", "gn_groups", "stacked_convs", "tower", "pdcn_offsets",
+              "pose_box", "gradient_mul")
+
+
+def defaults() -> dict:
+    return yaml.safe_load(DEFAULTS_FILE.read_text())
+
+
+def _read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise LSNetError(f"config file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise LSNetError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise LSNetError(f"config file {path} must be a mapping of keys to values")
+    return data
+
+
+def _check_keys(overrides: dict, valid: dict, origin: str) -> None:
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise LSNetError(f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {origin}; "
+                         f"valid keys: {', '.join(valid)}")
+
+
+def _coerce(key: str, value, default):
+    """Parse a command-line value to the default's type (YAML syntax: lists as [a, b])."""
+    if isinstance(value, str) and not isinstance(default, str):
+        value = yaml.safe_load(value)
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise LSNetError(f"config key {key} must be true or false, got {value!r}")
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and not isinstance(value, (int, float)):
+        raise LSNetError(f"config key {key} must be a number, got {value!r}")
+    if isinstance(default, list) and not isinstance(value, list):
+        raise LSNetError(f"config key {key} must be a list like [1, 2], got {value!r}")
+    return value
+
+
+def parse_overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise LSNetError(f"override {item!r} is not of the form key=value")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+def resolve(config_file: str | Path | None, overrides: dict, base: dict | None = None) -> dict:
+    """defaults ← `base` (e.g. a resumed run's config) ← config file ← overrides, all checked."""
+    cfg = defaults()
+    if base:
+        cfg.update(base)
+    layers = [(_read_yaml(config_file), str(config_file))] if config_file else []
+    layers.append((overrides, "the command line"))
+    for layer, origin in layers:
+        _check_keys(layer, cfg, origin)
+        for key, value in layer.items():
+            cfg[key] = _coerce(key, value, cfg[key])
+    if len(cfg["imgsz"]) != 2:
+        raise LSNetError(f"config key imgsz must be [H, W], got {cfg['imgsz']}")
+    return cfg
+
+
+def dump(cfg: dict, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -1,0 +1,94 @@
+"""ONNX Runtime backend: an `.onnx` from `lsnet export onnx` (padded outputs, description in metadata).
+
+CPU by default; `device="cuda"` or `"tensorrt"` (or an explicit `providers` list) uses ONNX
+Runtime's GPU execution providers where the installed wheel has them.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+
+from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.errors import LSNetError
+from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
+from lsnet.runtime.detector import Detector
+
+# Execution providers per device, best first; CPU always last as ONNX Runtime's fallback.
+DEVICE_PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+EXPORT_INFO_KEY = "lsnet_export"  # what `lsnet export onnx` records: checkpoint name, batch, opset, …
+BACKEND_NAMES = {"CPUExecutionProvider": "onnxruntime", "CUDAExecutionProvider": "onnxruntime-cuda",
+                 "TensorrtExecutionProvider": "onnxruntime-tensorrt"}
+
+
+def first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def choose_providers(device: str, providers: list[str] | None) -> list[str]:
+    """The providers to ask for; LSNetError if the first one is missing from this ONNX Runtime."""
+    if providers is None:
+        if device not in DEVICE_PROVIDERS:
+            raise LSNetError(f"unknown device {device!r} for ONNX Runtime (expected {', '.join(DEVICE_PROVIDERS)})")
+        providers = DEVICE_PROVIDERS[device]
+    available = ort.get_available_providers()
+    if providers[0] not in available:
+        raise LSNetError(f"this ONNX Runtime has no {providers[0]} (it has {', '.join(available)}); "
+                         "install onnxruntime-gpu for CUDA/TensorRT")
+    return [p for p in providers if p in available]
+
+
+def read_metadata(session: ort.InferenceSession, path: str) -> tuple[ModelDescription, dict]:
+    """The model description and the export record from the ONNX metadata."""
+    metadata = session.get_modelmeta().custom_metadata_map
+    if ONNX_METADATA_KEY not in metadata:
+        raise LSNetError(f"{path} has no lsnet model description; export it with `lsnet export onnx`")
+    return ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), json.loads(metadata.get(EXPORT_INFO_KEY, "{}"))
+
+
+class OnnxRuntimeDetector(Detector):
+    def __init__(self, session: ort.InferenceSession, description: ModelDescription, path: str = "",
+                 export_info: dict | None = None):
+        images = session.get_inputs()[0]
+        batch, _, height, width = images.shape
+        dynamic = not (isinstance(height, int) and isinstance(width, int))
+        super().__init__(description, dynamic=dynamic, max_batch=batch if isinstance(batch, int) else None)
+        # A fixed batch is a shape the graph must get: smaller chunks are padded up to it (`infer`).
+        self.fixed_batch = isinstance(batch, int)
+        if not dynamic and (height, width) != tuple(description.input_size):
+            raise LSNetError(f"{path}: the graph's input is {height}×{width} but its description says "
+                             f"{description.input_size[0]}×{description.input_size[1]}; re-export it")
+        missing = set(PADDED_OUTPUT_NAMES) - {o.name for o in session.get_outputs()}
+        if missing:
+            raise LSNetError(f"{path} lacks the outputs {', '.join(sorted(missing))}; export it with `lsnet export onnx`")
+        self.session, self.path = session, path
+        self.export_info = export_info or {}
+        self.input_name = images.name
+        self.backend = BACKEND_NAMES.get(session.get_providers()[0], "onnxruntime")
+
+    @classmethod
+    def from_file(cls, path: str, device: str = "cpu", providers: list[str] | None = None,
+                  threads: int = 0) -> "OnnxRuntimeDetector":
+        """`threads`: ONNX Runtime intra-op threads (0 → its default, one per core)."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # errors only: no per-node placement warnings on stderr
+        try:
+            session = ort.InferenceSession(path, options, providers=choose_providers(device, providers))
+        except Exception as e:  # ONNX Runtime's error types do not share a base class beyond Exception
+            raise LSNetError(f"{path} is not an ONNX model ONNX Runtime can run: {first_line(e)}") from None
+        description, export_info = read_metadata(session, path)
+        return cls(session, description, path, export_info)
+
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        count = len(batch)
+        if self.fixed_batch and count < self.max_batch:
+            batch = np.concatenate([batch, np.zeros((self.max_batch - count, *batch.shape[1:]), batch.dtype)])
+        outputs = self.session.run(list(PADDED_OUTPUT_NAMES), {self.input_name: batch})
+        return {name: value[:count] for name, value in zip(PADDED_OUTPUT_NAMES, outputs)}

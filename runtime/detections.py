@@ -1,0 +1,60 @@
+"""The detections every backend returns (DESIGN.md §3), and the one post-processing from the
+padded model outputs (`num_dets, boxes, scores, labels, landmarks`) back to original pixels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lsnet.runtime.preprocess import Letterbox
+
+PADDED_OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")
+
+
+@dataclass
+class Detections:
+    """One image's detections, sorted by score, in original-image pixels."""
+
+    boxes: np.ndarray  # float32 [K, 4] x1, y1, x2, y2
+    scores: np.ndarray  # float32 [K]
+    labels: np.ndarray  # int64 [K]
+    landmarks: np.ndarray  # float32 [K, N, 2] x, y
+    class_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def above(self, score: float) -> "Detections":
+        keep = self.scores >= score
+        return Detections(self.boxes[keep], self.scores[keep], self.labels[keep], self.landmarks[keep],
+                          self.class_names)
+
+    def label_names(self) -> list[str]:
+        return [self.class_names[i] for i in self.labels]
+
+
+def detections_from_padded(outputs: dict[str, np.ndarray], letterboxes: list[Letterbox],
+                           class_names: list[str]) -> list[Detections]:
+    """Padded outputs in canvas pixels → per-image `Detections` in original pixels.
+
+    Coordinates are clamped to the resized image (the model clamps only to the canvas, which
+    also holds the padding) and then divided by the resize scale.
+    """
+    num = np.asarray(outputs["num_dets"]).reshape(-1)
+    result = []
+    for i, lb in enumerate(letterboxes):
+        k = int(num[i])
+        h, w = lb.resized_hw
+        boxes = np.asarray(outputs["boxes"][i, :k], np.float32).reshape(k, 2, 2).copy()
+        marks = np.asarray(outputs["landmarks"][i, :k], np.float32).copy()
+        for xy in (boxes, marks):
+            xy[..., 0] = np.clip(xy[..., 0], 0, w)
+            xy[..., 1] = np.clip(xy[..., 1], 0, h)
+        result.append(Detections(
+            boxes=lb.to_original(boxes).reshape(k, 4),
+            scores=np.asarray(outputs["scores"][i, :k], np.float32),
+            labels=np.asarray(outputs["labels"][i, :k]).astype(np.int64),
+            landmarks=lb.to_original(marks),
+            class_names=class_names,
+        ))
+    return result

@@ -1,0 +1,62 @@
+"""The detector every backend provides (DESIGN.md §5): pre-processing, the backend's model
+call on a padded batch, and post-processing back to original pixels — only the middle step
+differs between PyTorch, ONNX Runtime and TensorRT."""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from lsnet.description import ModelDescription
+from lsnet.runtime.detections import Detections, detections_from_padded
+from lsnet.runtime.preprocess import dynamic_canvas, preprocess
+
+
+class Detector:
+    backend = "base"
+
+    def __init__(self, description: ModelDescription, dynamic: bool, max_batch: int | None = None):
+        self.description = description
+        self.dynamic = dynamic  # any canvas (a multiple of the pad divisor) vs the fixed input_size
+        self.max_batch = max_batch  # None → any batch size
+        self.timings: dict[str, float] = {"pre": 0.0, "model": 0.0, "post": 0.0}
+        # Parts of the last `infer`, in seconds, for backends that can time them apart
+        # (e.g. {"decode": …} for the decode + NMS inside "model"); merged into `timings`.
+        self.model_stages: dict[str, float] = {}
+        # What the exporter recorded (e.g. {"checkpoint": "best.pt", "batch": 1}); empty for a checkpoint.
+        self.export_info: dict = {}
+
+    @classmethod
+    def from_file(cls, path: str, **options) -> "Detector":
+        """The detector for a model file; `lsnet.runtime.load` calls this with the user's options."""
+        raise NotImplementedError
+
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Normalised float32 [B, 3, H, W] → padded outputs (`num_dets`, `boxes`, …) in canvas pixels."""
+        raise NotImplementedError
+
+    def canvas_for(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
+        return dynamic_canvas(images, self.description) if self.dynamic else self.description.input_size
+
+    def predict(self, images: np.ndarray | Sequence[np.ndarray]) -> Detections | list[Detections]:
+        """One BGR uint8 image → `Detections`; a list of images → a list."""
+        single = isinstance(images, np.ndarray) and images.ndim in (2, 3)
+        images = [images] if single else list(images)
+        step = self.max_batch or max(len(images), 1)
+        results = []
+        for start in range(0, len(images), step):
+            results += self._predict_chunk(images[start:start + step])
+        return results[0] if single else results
+
+    def _predict_chunk(self, images: list[np.ndarray]) -> list[Detections]:
+        t0 = time.perf_counter()
+        batch, letterboxes = preprocess(images, self.description, self.canvas_for(images))
+        t1 = time.perf_counter()
+        self.model_stages = {}
+        outputs = self.infer(batch)
+        t2 = time.perf_counter()
+        detections = detections_from_padded(outputs, letterboxes, self.description.class_names)
+        t3 = time.perf_counter()
+        self.timings = {"pre": t1 - t0, "model": t2 - t1, "post": t3 - t2, **self.model_stages}
+        return detections

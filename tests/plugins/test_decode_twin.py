@@ -1,0 +1,193 @@
+"""CPU twin of LSNetDecode (trt_plugins/decode) against the reference `lsnet.model.decode.decode`.
+
+The twin runs the CUDA kernels' own element steps (decode_steps.cuh) in loops, so these tests pin
+the plugin's decoding, top-k, candidate order and class-wise NMS (spec §8) without a GPU.
+"""
+import numpy as np
+import pytest
+import torch
+
+from lsnet.model import vectors
+from lsnet.model.decode import LevelOutputs, decode
+
+BOX_SOURCES = ("extreme_points", "landmark_extent", "side_midpoints")
+STRIDES = [8, 16, 32, 64, 128]
+LEVEL_SIZES = [(32, 40), (16, 20), (8, 10), (4, 5), (2, 3)]  # a 256×320 canvas
+CLASSES = 3
+
+
+def random_scene(num_landmarks, g, objects):
+    """Objects as (class, landmarks [N+1, 2] with the centre last, side midpoints [5, 2]) in canvas pixels.
+    Landmarks lie on an ellipse inside the box; with N = 4 they are the top, left, bottom, right extremes."""
+    height, width = LEVEL_SIZES[0][0] * STRIDES[0], LEVEL_SIZES[0][1] * STRIDES[0]
+    scene = []
+    for _ in range(objects):
+        cx, cy = (torch.rand(2, generator=g) * torch.tensor([width, height])).tolist()
+        half_w, half_h = (10 + torch.rand(2, generator=g) * 70).tolist()
+        if num_landmarks == 4:
+            angles = torch.tensor([-0.5, 1.0, 0.5, 0.0]) * torch.pi
+        else:
+            angles = torch.linspace(0, 2 * torch.pi, num_landmarks + 1)[:-1] + torch.rand(num_landmarks, generator=g)
+        points = torch.stack((cx + half_w * angles.cos(), cy + half_h * angles.sin()), dim=-1)
+        landmarks = torch.cat((points, torch.tensor([[cx, cy]])))
+        sides = torch.tensor([[cx, cy - half_h], [cx - half_w, cy], [cx, cy + half_h], [cx + half_w, cy], [cx, cy]])
+        scene.append((int(torch.randint(CLASSES, (1,), generator=g)), landmarks, sides))
+    return scene
+
+
+def encode_map(points, anchors, stride, g):
+    """Per location [h, w, V, 2] target points → [4·V, h, w] Softplus-like components (stride units), noisy."""
+    offsets = (points - anchors[:, :, None, :]) / stride
+    offsets = offsets + 0.15 * torch.randn(offsets.shape, generator=g)
+    return vectors.encode(offsets).flatten(2).permute(2, 0, 1)
+
+
+def realistic_levels(num_landmarks, with_box_vectors, batch=2, seed=0, background=-6.0, objects=10):
+    """Head outputs for random scenes: every location regresses the landmarks of its nearest object
+    (with noise, so neighbouring detections overlap and NMS has work); class logits are background
+    noise plus a peak of the object's class around its centre (probabilities stay below 1, so scores
+    have no exact ties, whose order torch leaves open)."""
+    g = torch.Generator().manual_seed(seed)
+    scenes = [random_scene(num_landmarks, g, objects) for _ in range(batch)]
+    levels = []
+    for (h, w), stride in zip(LEVEL_SIZES, STRIDES):
+        ys, xs = torch.meshgrid(torch.arange(h) * float(stride), torch.arange(w) * float(stride), indexing="ij")
+        anchors = torch.stack((xs, ys), dim=-1)
+        cls = torch.randn(batch, CLASSES, h, w, generator=g) + background
+        vector_maps, box_maps = [], []
+        for b, scene in enumerate(scenes):
+            centres = torch.stack([landmarks[-1] for _, landmarks, _ in scene])
+            distance = (anchors[:, :, None, :] - centres).norm(dim=-1)  # [h, w, objects]
+            nearest = distance.argmin(dim=-1)
+            peaks = torch.zeros(CLASSES, h, w)
+            for label, landmarks, _ in scene:
+                radius = (landmarks[:-1].amax(dim=0) - landmarks[:-1].amin(dim=0)).norm() / 4
+                d = (anchors - landmarks[-1]).norm(dim=-1)
+                peaks[label] = torch.maximum(peaks[label], 9 * torch.exp(-(d / radius) ** 2))
+            cls[b] += peaks
+            landmark_targets = torch.stack([landmarks for _, landmarks, _ in scene])[nearest]
+            vector_maps.append(encode_map(landmark_targets, anchors, stride, g))
+            box_maps.append(encode_map(torch.stack([sides for _, _, sides in scene])[nearest], anchors, stride, g))
+        levels.append(LevelOutputs(cls, torch.stack(vector_maps), torch.stack(box_maps) if with_box_vectors else None))
+    return levels
+
+
+def plugin_inputs(levels, dtype=np.float32):
+    """Arrays in the plugin's input order: per level cls_logits, vectors[, box_vectors]."""
+    arrays = []
+    for level in levels:
+        arrays += [level.cls_logits.numpy(), level.landmark_vectors.numpy()]
+        if level.box_vectors is not None:
+            arrays.append(level.box_vectors.numpy())
+    return [a.astype(dtype) for a in arrays]
+
+
+def reference(levels, num_landmarks, box_source, pre_nms_top_k, score_threshold, max_detections, iou=0.6):
+    canvas = (LEVEL_SIZES[0][0] * STRIDES[0], LEVEL_SIZES[0][1] * STRIDES[0])
+    out = decode(levels, STRIDES, canvas, num_landmarks=num_landmarks, box_source=BOX_SOURCES[box_source],
+                 pre_nms_top_k=pre_nms_top_k, score_threshold=score_threshold, nms_iou_threshold=iou,
+                 max_detections=max_detections)
+    return {k: v.numpy() for k, v in out.items()}
+
+
+def twin(twins, levels, num_landmarks, box_source, pre_nms_top_k, score_threshold, max_detections, max_candidates=4096,
+         dtype=np.float32):
+    return twins.decode(plugin_inputs(levels, dtype), num_landmarks, STRIDES, box_source, pre_nms_top_k,
+                        score_threshold, 0.6, max_detections, max_candidates)
+
+
+def assert_same_detections(ours, ref):
+    """Same count, same kept (class, box) sequence in the same order; values within the stated tolerances."""
+    np.testing.assert_array_equal(ours["num_dets"], ref["num_dets"])
+    np.testing.assert_array_equal(ours["labels"], ref["labels"])
+    np.testing.assert_allclose(ours["boxes"], ref["boxes"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(ours["scores"], ref["scores"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours["landmarks"], ref["landmarks"], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("num_landmarks, box_source", [(4, 0), (36, 1), (17, 2)],
+                         ids=["bbox-extreme-points", "segm-landmark-extent", "pose-side-midpoints"])
+@pytest.mark.parametrize("max_detections", [100, 10], ids=["zero-padded", "truncated"])
+def test_twin_equals_reference_decode(twins, num_landmarks, box_source, max_detections):
+    levels = realistic_levels(num_landmarks, box_source == 2)
+    args = (num_landmarks, box_source, 200, 0.05, max_detections)
+    ref = reference(levels, *args)
+    kept = ref["num_dets"].ravel()
+    assert all(kept == 10) if max_detections == 10 else all((0 < kept) & (kept < 100))
+    assert_same_detections(twin(twins, levels, *args), ref)
+
+
+def test_float16_maps_decode_exactly_like_float32_maps_of_the_same_values(twins):
+    """FP16 storage, FP32 math: the half path gives the FP32 path's result on the half-rounded maps.
+    (Against the reference directly, half maps have many exact score ties, whose order torch leaves open.)"""
+    levels = realistic_levels(17, True, seed=1)
+    rounded = [LevelOutputs(*(t.half().float() for t in (lv.cls_logits, lv.landmark_vectors, lv.box_vectors)))
+               for lv in levels]
+    from_half = twin(twins, levels, 17, 2, 200, 0.05, 100, dtype=np.float16)
+    from_float = twin(twins, rounded, 17, 2, 200, 0.05, 100)
+    for name in from_float:
+        np.testing.assert_array_equal(from_half[name], from_float[name], err_msg=name)
+
+
+def sorted_candidate_scores(levels, image, pre_nms_top_k, score_threshold):
+    """Probabilities of every (top-k location, class) pair above the threshold, best first (spec §8.2)."""
+    scores = []
+    for level in levels:
+        probs = level.cls_logits[image].sigmoid().flatten(1).t()
+        top = probs.max(dim=1).values.topk(min(pre_nms_top_k, probs.shape[0])).indices
+        pairs = probs[top].flatten()
+        scores.append(pairs[pairs > score_threshold])
+    return torch.cat(scores).sort(descending=True).values.numpy()
+
+
+def test_candidate_cap_keeps_the_best_candidates_and_is_exact_below_it(twins):
+    """max_candidates caps the (location, class) pairs entering NMS, best first. With no more
+    candidates than the cap the decode equals the reference; with more, it equals the reference's
+    kept detections among the cap best candidates (greedy NMS only looks at higher scores)."""
+    levels = realistic_levels(4, False, seed=2, background=-1.0)  # thousands of candidates
+    args = (4, 0, 1000, 0.05, 100)
+    ref = reference(levels, *args)
+    counts = [len(sorted_candidate_scores(levels, b, 1000, 0.05)) for b in range(2)]
+    assert min(counts) > 2000 and ref["num_dets"].max() < 100  # nothing cut by max_detections
+
+    assert_same_detections(twin(twins, levels, *args, max_candidates=max(counts)), ref)
+
+    cap = 100
+    ours = twin(twins, levels, *args, max_candidates=cap)
+    for b in range(2):
+        last_admitted = sorted_candidate_scores(levels, b, 1000, 0.05)[cap - 1]
+        n_ref = ref["num_dets"][b, 0]
+        expected = np.flatnonzero(ref["scores"][b, :n_ref] >= last_admitted)
+        assert len(expected) < n_ref  # the cap drops detections the reference keeps
+        assert ours["num_dets"][b, 0] == len(expected)
+        np.testing.assert_array_equal(ours["labels"][b, :len(expected)], ref["labels"][b, expected])
+        np.testing.assert_allclose(ours["boxes"][b, :len(expected)], ref["boxes"][b, expected], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(ours["scores"][b, :len(expected)], ref["scores"][b, expected], rtol=0, atol=1e-6)
+
+
+def test_no_candidate_gives_zero_padded_outputs(twins):
+    levels = realistic_levels(17, True, seed=3, background=-30.0)
+    for level in levels:
+        level.cls_logits.clamp_(max=-10.0)
+    ours = twin(twins, levels, 17, 2, 200, 0.05, 100)
+    assert ours["num_dets"].tolist() == [[0], [0]]
+    for name in ("boxes", "scores", "labels", "landmarks"):
+        assert not ours[name].any(), name
+
+
+def one_level(cls, vectors):
+    return [np.asarray(cls, np.float32)[None], np.asarray(vectors, np.float32)[None]]
+
+
+def test_exact_score_ties_resolve_by_location_then_class_index(twins):
+    """torch's topk/sort leave tie order unspecified; the plugin orders by (score desc, index asc)."""
+    # One 1×3 level, all logits equal; extreme-point vectors of 2 px make three disjoint boxes.
+    vectors = np.zeros((20, 1, 3))
+    vectors[[0, 6, 9, 15]] = 0.25  # t of top, l of left, b of bottom, r of right (× stride 8)
+    common = dict(num_landmarks=4, strides=[8], box_source=0, score_threshold=0.05, iou_threshold=0.6,
+                  max_detections=3, max_candidates=16)
+    top_two = twins.decode(one_level(np.zeros((1, 1, 3)), vectors), pre_nms_top_k=2, **common)
+    assert top_two["num_dets"][0, 0] == 2
+    np.testing.assert_array_equal(top_two["boxes"][0, :2, 0], [0.0, 6.0])  # locations 0 then 1 (x1 = 8x − 2, ≥ 0)
+    two_classes = twins.decode(one_level(np.zeros((2, 1, 3)), vectors), pre_nms_top_k=1, **common)
+    np.testing.assert_array_equal(two_classes["labels"][0, :2], [0, 1])  # one location, class 0 then 1

@@ -1,0 +1,101 @@
+"""`lsnet infer`, `lsnet bench`, `lsnet eval` through the real entry point: outputs, JSON, errors."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from lsnet.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data") / "shapes"
+    assert main(["data", "synth", "--task", "bbox", "--out", str(out), "--train", "1", "--val", "3",
+                 "--min-size", "96", "--max-size", "128"]) == 0
+    return out
+
+
+def test_infer_on_an_image_writes_the_drawn_image_and_says_what_next(small_onnx, tmp_path, capsys):
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), np.full((60, 90, 3), 100, np.uint8))
+    out = tmp_path / "drawn.png"
+    assert main(["infer", str(small_onnx), str(image), "--out", str(out), "--quiet"]) == 0
+    assert cv2.imread(str(out)).shape == (60, 90, 3)
+    stdout = capsys.readouterr().out
+    assert f"wrote {out} (1 frames" in stdout and "onnxruntime" in stdout
+    assert "detections with score ≥ 0.3 in 1 frame:" in stdout and "next: lsnet bench" in stdout
+
+
+def test_infer_on_a_video_writes_a_video_with_every_frame(small_onnx, synthetic_video, tmp_path, capsys):
+    out = tmp_path / "drawn.avi"
+    assert main(["infer", str(small_onnx), str(synthetic_video), "--out", str(out), "--show-fps", "--batch", "3",
+                 "--sheet", str(tmp_path / "sheet.png")]) == 0
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert (tmp_path / "sheet.png").is_file()
+    captured = capsys.readouterr()
+    assert f"wrote {out}, {tmp_path / 'sheet.png'} (12 frames" in captured.out
+    assert f"--video {synthetic_video}" in captured.out and "on video" in captured.err
+
+
+BENCH_KEYS = {"median_ms", "p90_ms", "p99_ms", "fps", "pre_ms", "model_ms", "post_ms", "model_fps", "decode_ms",
+              "decode_share", "pipeline_fps", "pipeline_vs_model", "speedup_vs_pytorch", "batch", "canvas", "file"}
+
+
+def test_bench_measures_onnx_runtime_beside_pytorch_and_writes_the_json_schema(small_onnx, tmp_path, capsys):
+    report = tmp_path / "bench.json"
+    assert main(["bench", str(small_onnx), "--runs", "3", "--warmup", "1", "--frames", "4", "--threads", "1",
+                 "--json", str(report)]) == 0
+    backends = json.loads(report.read_text())["backends"]
+    assert set(backends) == {"onnxruntime", "pytorch"}
+    assert backends["pytorch"]["file"].endswith("small.pt")  # found from the export's record
+    for entry in backends.values():
+        assert BENCH_KEYS <= set(entry)
+        assert entry["median_ms"] <= entry["p90_ms"] <= entry["p99_ms"]
+        assert entry["fps"] == pytest.approx(1000 / entry["median_ms"])
+        assert 0 < entry["decode_share"] < 1 and entry["pipeline_fps"] > 0
+        assert entry["canvas"] == [128, 128]  # one canvas for both, as the static export fixes it
+    assert backends["pytorch"]["speedup_vs_pytorch"] == 1.0
+    table = capsys.readouterr().out
+    assert "median ms" in table and "pipeline/model" in table and f"wrote {report}" in table
+
+
+def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_dataset, tmp_path, capsys):
+    report = tmp_path / "eval.json"
+    assert main(["eval", str(small_onnx), "--data", str(tiny_dataset), "--json", str(report)]) == 0
+    metrics = json.loads(report.read_text())
+    assert list(metrics) == ["bbox"]
+    assert {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"} <= set(metrics["bbox"])
+    assert all(-1 <= v <= 1 for v in metrics["bbox"].values())
+    stdout = capsys.readouterr().out
+    assert "AP50" in stdout and f"wrote {report}" in stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["infer", "MISSING.onnx", "SOURCE"], "error: model file MISSING.onnx not found"),
+    (["infer", "ONNX", "TMP/none.mp4"], "error: source TMP/none.mp4 not found"),
+    (["infer", "ONNX", "99"], "error: cannot open camera 99"),
+    (["infer", "ONNX", "TMP/text.jpg"], "error: TMP/text.jpg is not a readable image"),
+    (["infer", "ONNX", "VIDEO", "--out", "TMP/out.mkv"], "error: cannot write TMP/out.mkv"),
+    (["infer", "ONNX", "VIDEO", "--batch", "0"], "error: --batch must be ≥ 1"),
+    (["infer", "ONNX", "VIDEO", "--backend", "onnxruntime-cuda"], "error: this ONNX Runtime has no CUDA"),
+    (["infer", "TMP/text.jpg", "VIDEO"], "error: TMP/text.jpg is not a model file"),
+    (["bench", "ONNX", "--backends", "tflite"], "error: unknown backends tflite"),
+    (["bench", "TMP/copy.onnx"], "error: bench compares with PyTorch but found no checkpoint"),
+    (["bench", "ONNX", "--runs", "0"], "error: --runs, --batch and --frames must be ≥ 1"),
+    (["eval", "ONNX", "--data", "TMP"], "error: dataset folder TMP has no annotations/val.json"),
+    (["eval", "ONNX", "--ann", "TMP/a.json"], "error: --ann needs --images DIR"),
+    (["eval", "TMP/model.engine", "--data", "DATA"], "error: TensorRT backend is not available here"),
+])
+def test_bad_input_is_a_one_line_error(small_onnx, synthetic_video, tiny_dataset, tmp_path, capsys, argv, message):
+    (tmp_path / "text.jpg").write_text("not an image")
+    (tmp_path / "model.engine").write_bytes(b"\0" * 8)
+    (tmp_path / "copy.onnx").write_bytes(small_onnx.read_bytes())  # an export whose checkpoint is not beside it
+    names = {"ONNX": str(small_onnx), "VIDEO": str(synthetic_video), "DATA": str(tiny_dataset), "TMP": str(tmp_path)}
+    for key, value in names.items():
+        argv = [a.replace(key, value) for a in argv]
+        message = message.replace(key, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
