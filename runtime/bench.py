@@ -51,14 +51,18 @@ DECODE_NODE_PREFIX = "lsnet_decode/"  # how `lsnet export onnx` names its decode
 
 
 def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float | None:
-    """Median ms of an exported graph's decode + NMS alone, or None if the graph has none.
+    """Median ms of an exported graph's decode + NMS alone; None if the graph has none or the
+    `onnx` package (not needed to run models) is not installed.
 
     Its `lsnet_decode/…` nodes are cut out as a model of their own (`onnx.utils.Extractor`) and
     run, with the detector's providers, on the head maps the rest of the graph computes.
     """
-    import onnx
+    try:
+        import onnx
+        from onnx.utils import Extractor
+    except ImportError:
+        return None
     import onnxruntime as ort
-    from onnx.utils import Extractor
 
     graph = onnx.load(detector.path)
     nodes = [n for n in graph.graph.node if n.name.startswith(DECODE_NODE_PREFIX)]
@@ -74,7 +78,8 @@ def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float |
         return ort.InferenceSession(part, providers=detector.session.get_providers())
 
     batch, _ = preprocess(list(images), detector.description, detector.canvas_for(list(images)))
-    maps = dict(zip(cut, session([detector.input_name], cut).run(cut, {detector.input_name: batch})))
+    feed = {detector.input_name: detector.fit_batch(batch)}
+    maps = dict(zip(cut, session([detector.input_name], cut).run(cut, feed)))
     decode = session(cut, list(PADDED_OUTPUT_NAMES))
     times = []
     for _ in range(runs):

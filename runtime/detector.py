@@ -16,10 +16,12 @@ from lsnet.runtime.preprocess import dynamic_canvas, preprocess
 class Detector:
     backend = "base"
 
-    def __init__(self, description: ModelDescription, dynamic: bool, max_batch: int | None = None):
+    def __init__(self, description: ModelDescription, dynamic: bool, max_batch: int | None = None,
+                 fixed_batch: bool = False):
         self.description = description
         self.dynamic = dynamic  # any canvas (a multiple of the pad divisor) vs the fixed input_size
         self.max_batch = max_batch  # None → any batch size
+        self.fixed_batch = fixed_batch  # the model takes exactly max_batch images (see `fit_batch`)
         self.timings: dict[str, float] = {"pre": 0.0, "model": 0.0, "post": 0.0}
         # Parts of the last `infer`, in seconds, for backends that can time them apart
         # (e.g. {"decode": …} for the decode + NMS inside "model"); merged into `timings`.
@@ -35,6 +37,11 @@ class Detector:
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Normalised float32 [B, 3, H, W] → padded outputs (`num_dets`, `boxes`, …) in canvas pixels."""
         raise NotImplementedError
+
+    def fit_batch(self, batch: np.ndarray) -> np.ndarray:
+        """The batch a fixed-batch model must get: a smaller one padded with zero images."""
+        missing = self.max_batch - len(batch) if self.fixed_batch else 0
+        return np.concatenate([batch, np.zeros((missing, *batch.shape[1:]), batch.dtype)]) if missing > 0 else batch
 
     def canvas_for(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
         return dynamic_canvas(images, self.description) if self.dynamic else self.description.input_size

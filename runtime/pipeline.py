@@ -93,7 +93,9 @@ def _put(q: queue.Queue, item, keep_trying: Callable[[], bool]) -> bool:
 
 
 def _read_frames(source, frames: queue.Queue, stop: threading.Event, abandoned: threading.Event) -> None:
-    consumer_waits = lambda: not abandoned.is_set()  # noqa: E731
+    def consumer_waits() -> bool:
+        return not abandoned.is_set()
+
     try:
         for frame in source:
             if stop.is_set() or not _put(frames, frame, consumer_waits):
@@ -137,6 +139,15 @@ def _stop_on_sigint(stop: threading.Event):
         signal.signal(signal.SIGINT, previous)
 
 
+def _draw(detector: Detector, frames: list[Frame], score: float, fps: float | None, counts: Counter) -> None:
+    """Runs the model on a batch and draws on the frames in place; counts the drawn classes."""
+    for frame, found in zip(frames, detector.predict([f.image for f in frames])):
+        counts.update(found.above(score).label_names())
+        draw_detections(frame.image, found, detector.description.task, score, inplace=True)
+        if fps is not None:
+            draw_status(frame.image, f"{fps:.1f} FPS")
+
+
 def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, score: float = 0.3,
                  show_fps: bool = False, log: Callable[[str], None] | None = None, queue_size: int = 4,
                  log_interval: float = 2.0) -> PipelineResult:
@@ -145,12 +156,13 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
 
     `log` gets a progress line with the live FPS every `log_interval` seconds.
     """
+    log = log or (lambda line: None)
     frames: queue.Queue = queue.Queue(maxsize=max(queue_size, batch))
     drawn: queue.Queue = queue.Queue(maxsize=queue_size)
     stop, abandoned = threading.Event(), threading.Event()
     reader = _Worker("reader", _read_frames, source, frames, stop, abandoned)
     writer = _Worker("writer", _write_frames, sinks, drawn)
-    meter, timings, label_counts = FpsMeter(), deque(maxlen=TIMED_BATCHES), Counter()
+    meter, timings, counts = FpsMeter(), deque(maxlen=TIMED_BATCHES), Counter()
     total = f"/{source.info.frame_count}" if source.info.frame_count else ""
     failure: BaseException | None = None
     start = last_log = time.perf_counter()
@@ -158,26 +170,23 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
         reader.start()
         writer.start()
         try:
-            ended = False
+            ended, stopping = False, False
             while not ended:
                 batch_frames, ended = _take_batch(frames, batch)
                 if not batch_frames:
                     break
-                detections = detector.predict([f.image for f in batch_frames])
+                _draw(detector, batch_frames, score, meter.fps if show_fps else None, counts)
                 timings.append(detector.timings)
                 meter.add(len(batch_frames))
-                for frame, found in zip(batch_frames, detections):
-                    label_counts.update(found.above(score).label_names())
-                    draw_detections(frame.image, found, detector.description.task, score, inplace=True)
-                    if show_fps:
-                        draw_status(frame.image, f"{meter.fps:.1f} FPS")
+                for frame in batch_frames:
                     if not _put(drawn, (frame.image, frame.name), writer.is_alive):
                         raise writer.failure()
-                if log and time.perf_counter() - last_log >= log_interval:
+                if stop.is_set() and not stopping:
+                    stopping = True
+                    log("stopping: finishing the frames already read (Ctrl-C again to stop now)")
+                if time.perf_counter() - last_log >= log_interval:
                     last_log = time.perf_counter()
-                    log(f"frame {meter.frames}{total}  {meter.fps:.1f} FPS"
-                        + ("  (stopping: finishing the frames already read; Ctrl-C again to stop now)"
-                           if stop.is_set() else ""))
+                    log(f"frame {meter.frames}{total}  {meter.fps:.1f} FPS")
         except KeyboardInterrupt:  # a second Ctrl-C: no drain
             stop.set()
         except BaseException as e:
@@ -189,13 +198,12 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
         if not reader.is_alive():
             source.close()
     seconds = time.perf_counter() - start
-    failure = failure or (writer.failure() if writer.error else None) or (reader.failure() if reader.error else None)
+    failure = failure or next((w.failure() for w in (writer, reader) if w.error), None)
     complete = failure is None and not stop.is_set()
     outputs = [kept for kept in (sink.close(complete) for sink in sinks) if kept is not None]
+    if isinstance(failure, LSNetError) and outputs:
+        raise LSNetError(f"{failure} (the frames done are in {', '.join(map(str, outputs))})") from failure
     if failure is not None:
-        kept = f" (the frames done are in {', '.join(map(str, outputs))})" if outputs else ""
-        if isinstance(failure, LSNetError):
-            raise LSNetError(f"{failure}{kept}") from failure
         raise failure
     stage_ms = {key: 1000 * statistics.median(t[key] for t in timings) for key in (timings[-1] if timings else {})}
-    return PipelineResult(meter.frames, seconds, complete, outputs, stage_ms, label_counts)
+    return PipelineResult(meter.frames, seconds, complete, outputs, stage_ms, counts)

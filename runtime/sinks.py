@@ -24,11 +24,11 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.partial{path.suffix}")
 
 
-def _make_parent(path: Path) -> None:
+def _make_folder(folder: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise LSNetError(f"cannot write {path}: {e.strerror or e}") from None
+        raise LSNetError(f"cannot write into {folder}: {e.strerror or e}") from None
 
 
 class VideoSink:
@@ -38,7 +38,7 @@ class VideoSink:
         self.path = Path(path)
         if self.path.suffix.lower() not in VIDEO_FOURCC:
             raise LSNetError(f"video output {self.path} must end in {' or '.join(VIDEO_FOURCC)}")
-        _make_parent(self.path)
+        _make_folder(self.path.parent)
         self.fps = fps
         self.partial = partial_path(self.path)
         self.writer: cv2.VideoWriter | None = None
@@ -73,7 +73,7 @@ class ImageSink:
 
     def __init__(self, path: str | Path, single: bool = False):
         self.path, self.single = Path(path), single
-        _make_parent(self.path if single else self.path / "x")
+        _make_folder(self.path.parent if single else self.path)
         self.frames = 0
 
     def write(self, image: np.ndarray, name: str) -> None:

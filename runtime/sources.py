@@ -37,10 +37,6 @@ class SourceInfo:
     size: tuple[int, int] | None = None  # (W, H) when all frames share it
     frame_count: int | None = None  # None for cameras and live streams
 
-    @property
-    def live(self) -> bool:
-        return self.kind in ("camera", "stream")
-
 
 def read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -49,7 +45,7 @@ def read_image(path: Path) -> np.ndarray:
     return image
 
 
-class ImageFiles:
+class ImageSource:
     """One image file or the images of a folder, in name order, read one at a time."""
 
     def __init__(self, paths: list[Path], info: SourceInfo):
@@ -63,7 +59,7 @@ class ImageFiles:
         pass
 
 
-class VideoCapture:
+class CaptureSource:
     """A video file, camera or stream through `cv2.VideoCapture`, first frame already read."""
 
     def __init__(self, capture: cv2.VideoCapture, first: np.ndarray, info: SourceInfo):
@@ -95,12 +91,13 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
-def _open_capture(target: str | int, kind: str, name: str, what: str) -> VideoCapture:
+def _open_capture(target: str | int, kind: str, name: str, what: str, why: str) -> CaptureSource:
+    """`what` names the source in messages; `why` lists what may be wrong when it does not open."""
     with _native_stderr_silenced():
         capture = cv2.VideoCapture(target)
         ok, first = capture.read() if capture.isOpened() else (False, None)
     if not capture.isOpened():
-        raise LSNetError(f"cannot open {what}")
+        raise LSNetError(f"cannot open {what} ({why})")
     if not ok:
         capture.release()
         raise LSNetError(f"{what} gives no frames (empty or unreadable)")
@@ -108,29 +105,30 @@ def _open_capture(target: str | int, kind: str, name: str, what: str) -> VideoCa
     fps = capture.get(cv2.CAP_PROP_FPS)
     info = SourceInfo(kind, name, fps=fps if fps > 0 else None, size=(first.shape[1], first.shape[0]),
                       frame_count=count if kind == "video" and count > 0 else None)
-    return VideoCapture(capture, first, info)
+    return CaptureSource(capture, first, info)
 
 
-def open_source(spec: str) -> ImageFiles | VideoCapture:
+def open_source(spec: str) -> ImageSource | CaptureSource:
     """An image file, a folder of images, a video file, a camera index ("0") or a stream URL."""
     spec = str(spec)
     if spec.isdigit():
-        return _open_capture(int(spec), "camera", f"camera{spec}", f"camera {spec} (no such device, or in use)")
+        return _open_capture(int(spec), "camera", f"camera{spec}", f"camera {spec}", "no such device, or in use")
     scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
     if scheme in STREAM_SCHEMES:
-        return _open_capture(spec, "stream", "stream",
-                             f"stream {spec} (unreachable, or a protocol this OpenCV cannot read)")
+        return _open_capture(spec, "stream", "stream", f"stream {spec}",
+                             "unreachable, or a protocol this OpenCV cannot read")
     path = Path(spec)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not images:
             raise LSNetError(f"folder {path} has no images ({', '.join(IMAGE_SUFFIXES)})")
-        return ImageFiles(images, SourceInfo("folder", path.resolve().name, frame_count=len(images)))
+        return ImageSource(images, SourceInfo("folder", path.resolve().name, frame_count=len(images)))
     if not path.is_file():
         raise LSNetError(f"source {spec} not found (expected an image, a folder of images, a video file, "
                          "a camera index or a stream URL)")
     if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
         image = read_image(path)  # checked now, and read once more when iterated: one image is cheap
-        return ImageFiles([path], SourceInfo("image", path.stem, size=(image.shape[1], image.shape[0]),
+        return ImageSource([path], SourceInfo("image", path.stem, size=(image.shape[1], image.shape[0]),
                                              frame_count=1))
-    return _open_capture(str(path), "video", path.stem, f"video {path} (empty, not a video, or a format OpenCV cannot read)")
+    return _open_capture(str(path), "video", path.stem, f"video {path}",
+                         "empty, not a video, or a format OpenCV cannot read")

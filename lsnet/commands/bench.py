@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lsnet.commands.infer import backend_options
+from lsnet.commands.runtime_options import add_backend_options, backend_options
 from lsnet.errors import LSNetError
 
 
@@ -18,40 +18,38 @@ def add_parser(sub) -> None:
                     "or .engine needs its checkpoint (--checkpoint, or CKPT.pt next to it); a .pt is "
                     "exported to ONNX on the fly. Pre-processing, model and post-processing are timed "
                     "apart; the full video pipeline (read → model → draw → write) is timed on --video or "
-                    "a synthetic video.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "a synthetic video.")
     p.add_argument("model", help="model file: .pt, .onnx or .engine")
     p.add_argument("--backends", help="comma-separated backends to measure (default: MODEL's own, "
                                       "PyTorch, and ONNX Runtime for a .pt)")
     p.add_argument("--checkpoint", metavar="CKPT", help="the .pt for the PyTorch column when MODEL is not one")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per backend")
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs first")
-    p.add_argument("--batch", type=int, default=1, help="images per call")
+    p.add_argument("--runs", type=int, default=50, help="timed runs per backend (default 50)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--batch", type=int, default=1, help="images per call (default 1)")
     inputs = p.add_mutually_exclusive_group()
     inputs.add_argument("--image", metavar="F", help="time on this image (default: frames of the video)")
     inputs.add_argument("--video", metavar="F", help="video for the timing and the pipeline FPS (default: synthetic)")
-    p.add_argument("--frames", type=int, default=100, help="length of the synthetic video")
+    p.add_argument("--frames", type=int, default=100, help="length of the synthetic video (default 100)")
     p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
-    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
+    add_backend_options(p)
     p.add_argument("--json", metavar="F", help='write {"backends": {NAME: {"median_ms", "p90_ms", …}}} here')
     p.set_defaults(run=run)
 
 
 def default_backends(model: Path) -> list[str]:
-    import onnxruntime
-
-    from lsnet.runtime.backends import BACKENDS, backend_for
+    from lsnet.runtime.backends import backend_for
 
     own = backend_for(model).name
     names = [own, "pytorch"]
     if own == "pytorch":
         names.append("onnxruntime")
     if own == "onnxruntime":  # the GPU execution providers too, where this ONNX Runtime has them
+        import onnxruntime
+
         available = onnxruntime.get_available_providers()
         names += [n for n, p in (("onnxruntime-cuda", "CUDAExecutionProvider"),
                                  ("onnxruntime-tensorrt", "TensorrtExecutionProvider")) if p in available]
-    return [n for n in dict.fromkeys(names) if n in BACKENDS]
+    return list(dict.fromkeys(names))
 
 
 def find_checkpoint(model: Path, export_info: dict, given: str | None) -> Path:

@@ -1,5 +1,173 @@
-"""placeholder while being written"""
+"""`lsnet compare MODEL…`: the same images through several models, and how their detections differ.
+
+The first model is the reference; every other one is matched against it (`lsnet.runtime.compare`):
+PyTorch vs ONNX Runtime on any machine, against a TensorRT engine on a GPU machine. A patched ONNX
+(`lsnet export patch`) runs on the CPU with the plugins' twins (`PatchedGraphOnTwins`), which checks
+the patched graph before it meets TensorRT.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lsnet.commands.runtime_options import add_backend_options, backend_options
+from lsnet.errors import LSNetError
+from lsnet.runtime.detector import Detector
 
 
 def add_parser(sub) -> None:
-    pass
+    p = sub.add_parser(
+        "compare", help="run the same images through several models and report how their detections differ",
+        description="Run the same images through every MODEL (.pt, .onnx, patched .trt.onnx on the CPU twins, "
+                    ".engine) and compare each with the first: detections matched above --score (same label, box "
+                    "IoU ≥ --match-iou), missed and extra ones, box IoU, and the largest and mean differences of "
+                    "boxes and landmarks (pixels) and scores. Images: --images (an image, a folder or a video), or "
+                    "synthetic scenes of the model's task (fixed seed).")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model files; the first is the reference")
+    p.add_argument("--images", metavar="PATH", help="image, folder of images or video (default: synthetic scenes)")
+    p.add_argument("--count", type=int, default=8, metavar="N", help="images to use (default: 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenes (default: 0)")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="images per model call (default: 1)")
+    p.add_argument("--score", type=float, default=0.3, help="compare detections scored at least this (default: 0.3)")
+    p.add_argument("--match-iou", type=float, default=0.5, help="box IoU that makes two detections one (default: 0.5)")
+    p.add_argument("--min-iou", type=float, default=0.98,
+                   help="models agree if no detection is missed or extra and every box IoU is ≥ this (default: 0.98)")
+    add_backend_options(p)
+    p.add_argument("--json", metavar="F", help="write the comparison here")
+    p.set_defaults(run=run)
+
+
+class PatchedGraphOnTwins(Detector):
+    """A patched ONNX on the CPU: plugin nodes by the plugins' CPU twins (the CUDA kernels' math),
+    the other nodes by ONNX Runtime (`lsnet.export.reference_ops.run_patched`)."""
+
+    backend = "cpu-twins"
+
+    def __init__(self, path: Path):
+        import onnx
+
+        from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+
+        model = onnx.load(path, load_external_data=False)
+        metadata = {p.key: p.value for p in model.metadata_props}
+        batch, _, height, width = (d.dim_value or None for d in model.graph.input[0].type.tensor_type.shape.dim)
+        super().__init__(ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), dynamic=not (height and width),
+                         max_batch=batch, fixed_batch=batch is not None)
+        self.path, self.input_name = path, model.graph.input[0].name
+
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        from lsnet.export.reference_ops import run_patched
+
+        outputs = run_patched(self.path, {self.input_name: self.fit_batch(batch)})
+        return {name: value[:len(batch)] for name, value in outputs.items()}
+
+
+def is_patched_onnx(path: Path) -> bool:
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        return False
+    import onnx
+
+    return any(p.key == "lsnet_patched" for p in onnx.load(path, load_external_data=False).metadata_props)
+
+
+def load_model(path: Path, options: dict) -> Detector:
+    from lsnet.runtime import load
+    from lsnet.runtime.backends import backend_for
+
+    if is_patched_onnx(path):
+        return PatchedGraphOnTwins(path)
+    return load(path, **backend_for(path).accepted(options))
+
+
+def synthetic_images(task: str, count: int, seed: int, input_size: tuple[int, int]) -> list[np.ndarray]:
+    """Validation-style scenes of `task` (`lsnet data synth`), sized around the model's input."""
+    from lsnet.data.synth import DEFAULT_MAX_OBJECTS, scene
+
+    size_range = (max(32, min(input_size) // 2), max(input_size))
+    return [scene(task, seed, "val", index, size_range, DEFAULT_MAX_OBJECTS[task])[0] for index in range(count)]
+
+
+def read_images(spec: str, count: int) -> list[np.ndarray]:
+    from lsnet.runtime.sources import open_source
+
+    source = open_source(spec)
+    images = []
+    try:
+        for frame in source:
+            images.append(frame.image)
+            if len(images) == count:
+                break
+    finally:
+        source.close()
+    return images
+
+
+def common_canvas(detectors: dict[str, Detector]) -> None:
+    """Makes every model see the same input: one input size, and a fixed canvas if any model is static."""
+    sizes = {tuple(d.description.input_size) for d in detectors.values()}
+    if len(sizes) > 1:
+        raise LSNetError(f"the models have different input sizes ({', '.join(f'{h}×{w}' for h, w in sorted(sizes))}); "
+                         "compare models exported at the same size")
+    if any(not d.dynamic for d in detectors.values()):
+        for detector in detectors.values():
+            detector.dynamic = False
+
+
+def predict(detector: Detector, images: list[np.ndarray], batch: int) -> list:
+    return [d for start in range(0, len(images), batch) for d in detector.predict(images[start:start + batch])]
+
+
+def format_report(report: dict) -> str:
+    def number(value, fmt: str) -> str:
+        return "–" if value is None else fmt.format(value)
+
+    rows = [["model", "backend", "dets", "matched", "missed", "extra", "IoU min", "IoU mean", "box Δ max",
+             "landmark Δ max", "score Δ max", "verdict"],
+            [report["reference"], report["reference_backend"], str(report["reference_detections"])] + ["–"] * 8
+            + ["reference"]]
+    for name, s in report["models"].items():
+        rows.append([name, s["backend"], str(s["detections"]), str(s["matched"]), str(s["missed"]), str(s["extra"]),
+                     number(s["box_iou_min"], "{:.4f}"), number(s["box_iou_mean"], "{:.4f}"),
+                     number(s["box_abs_max"], "{:.3f}"), number(s["landmark_abs_max"], "{:.3f}"),
+                     number(s["score_abs_max"], "{:.4f}"), "agree" if s["agree"] else "DIFFER"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lsnet.runtime.compare import agree, compare_detections
+
+    if len(args.models) < 2:
+        raise LSNetError("compare needs at least two models; the first is the reference")
+    if min(args.count, args.batch) < 1:
+        raise LSNetError("--count and --batch must be ≥ 1")
+    options = backend_options(args)
+    detectors = {name: load_model(Path(name), options) for name in dict.fromkeys(args.models)}
+    if len(detectors) < 2:
+        raise LSNetError("compare needs at least two different model files")
+    common_canvas(detectors)
+    reference_name, reference = next(iter(detectors.items()))
+    description = reference.description
+    images = (read_images(args.images, args.count) if args.images
+              else synthetic_images(description.task, args.count, args.seed, description.input_size))
+    print(f"{len(images)} images ({args.images or f'synthetic {description.task} scenes, seed {args.seed}'}), "
+          f"reference {reference_name} ({reference.backend})", file=sys.stderr)
+    expected = predict(reference, images, args.batch)
+    report = {"reference": reference_name, "reference_backend": reference.backend, "images": len(images),
+              "score": args.score, "match_iou": args.match_iou, "min_iou": args.min_iou,
+              "reference_detections": sum(int((d.scores >= args.score).sum()) for d in expected), "models": {}}
+    for name, detector in list(detectors.items())[1:]:
+        summary = compare_detections(expected, predict(detector, images, args.batch), args.score, args.match_iou)
+        report["models"][name] = {"backend": detector.backend, **summary, "agree": agree(summary, args.min_iou)}
+    print(format_report(report))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    print(f"next: lsnet bench {args.models[-1]}   |   lsnet eval {args.models[-1]} --data DIR")
+    return 0

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lsnet.commands.infer import backend_options
+from lsnet.commands.runtime_options import add_backend_options, backend_options
 from lsnet.errors import LSNetError
 
 
@@ -14,8 +14,7 @@ def add_parser(sub) -> None:
         "eval", help="COCO AP of a model file (.pt, .onnx, .engine) on a COCO-format set",
         description="COCO metrics through pycocotools: bbox, segm (and bbox) or keypoints by the model's task. "
                     "--data DIR reads DIR/annotations/val.json and DIR/val/; --ann and --images name any "
-                    "COCO-format set.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "COCO-format set.")
     p.add_argument("model", help="model file: .pt, .onnx or .engine")
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", metavar="DIR", help="dataset in the COCO layout (its val split)")
@@ -23,8 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--images", metavar="DIR", help="image folder of --ann")
     p.add_argument("--max-images", type=int, default=0, metavar="N", help="only the first N images (0: all)")
     p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names")
-    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
+    add_backend_options(p)
     p.add_argument("--json", metavar="F", help='write {"bbox"|"segm"|"keypoints": {"AP": …, …}} here')
     p.set_defaults(run=run)
 
@@ -68,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     ann, images = annotation_paths(args)
     detector = load(args.model, args.backend, **backend_options(args))
     metrics = evaluate_detector(detector, ann, images, args.max_images)
-    print(f"{args.model} ({detector.backend}) on {ann}" + (f", first {args.max_images} images" if args.max_images else ""))
+    subset = f", first {args.max_images} images" if args.max_images else ""
+    print(f"{args.model} ({detector.backend}) on {ann}{subset}")
     print(format_metrics(metrics))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

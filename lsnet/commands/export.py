@@ -1,5 +1,188 @@
-"""placeholder while being written"""
+"""`lsnet export onnx|patch|engine|triton` (DESIGN.md §2): a checkpoint to portable ONNX, portable
+ONNX to plugin ONNX, either (or the checkpoint) to a TensorRT engine, an engine to a Triton model
+repository.
+
+Each subcommand is one `_add_<name>(sub)` that builds its parser and one `run_<name>(args)` that
+calls its module in `lsnet.export` (heavy imports inside).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
 
 
-def add_parser(sub) -> None:
-    pass
+def _add_onnx(sub) -> None:
+    p = sub.add_parser(
+        "onnx", help="checkpoint → portable ONNX (standard ops, runs on ONNX Runtime CPU)",
+        description="Export CKPT to one self-contained ONNX file: the network, decoding and NMS in standard "
+                    "ops, the model description in its metadata. Input `images` [B, 3, H, W] (normalised, "
+                    "padded); outputs num_dets, boxes, scores, labels, landmarks.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt)")
+    p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx)")
+    p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32)")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of a static export")
+    p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
+                   help="input size (default: the checkpoint's input size)")
+    p.add_argument("--opset", type=int, default=19, help="ONNX opset (≥ 19 for DeformConv)")
+    p.add_argument("--no-simplify", action="store_true", help="skip onnxslim (constant folding, dead-code removal)")
+    p.set_defaults(run=run_onnx)
+
+
+def _add_patch(sub) -> None:
+    p = sub.add_parser(
+        "patch", help="portable ONNX → plugin ONNX for TensorRT (LSNetPyramidDCN, LSNetDecode)",
+        description="Swap the pyramid-DCN subgraphs (GridSample + Conv) and the decode subgraph of a portable "
+                    "export for the LSNetPyramidDCN and LSNetDecode plugin nodes (namespace lsnet, version 1) "
+                    "that TensorRT's ONNX parser maps to trt_plugins/. The rest of the graph and its metadata "
+                    "are kept.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("onnx", metavar="F", help="portable ONNX written by `lsnet export onnx`")
+    p.add_argument("--out", metavar="G", help="plugin ONNX to write (default: F with the suffix .trt.onnx)")
+    p.add_argument("--max-candidates", type=int, default=4096, metavar="N",
+                   help="LSNetDecode: candidates per image entering NMS (1 … 16384)")
+    p.set_defaults(run=run_patch)
+
+
+def _add_engine(sub) -> None:
+    p = sub.add_parser(
+        "engine", help="checkpoint or ONNX → TensorRT engine (FP16 by default; INT8 on TensorRT 10)",
+        description="Build a TensorRT engine on this machine's GPU from MODEL: a checkpoint (.pt: exported and "
+                    "patched on the way), a portable ONNX (patched on the way) or a patched ONNX. Our plugin "
+                    "library is loaded first. FP16 keeps the decode inputs, the pyramid-DCN offsets and the "
+                    "normalisation layers in FP32 (TensorRT 10: pinned layers; TensorRT 11: types written into "
+                    "the ONNX). Writes E and its sidecar E.json (model description, TensorRT version, GPU, "
+                    "plugin library hash, build options), which loading checks.",
+)
+    p.add_argument("model", metavar="MODEL", help="checkpoint (.pt), portable or patched ONNX (.onnx)")
+    p.add_argument("--out", metavar="E", help="engine to write (default: MODEL's name with .engine, e.g. model.trt.onnx → model.engine)")
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--fp32", action="store_const", dest="precision", const="fp32",
+                           help="no reduced precision (slow; for accuracy checks)")
+    precision.add_argument("--int8", action="store_const", dest="precision", const="int8",
+                           help="INT8 with entropy calibration on --calib-images (TensorRT 10 only)")
+    p.set_defaults(precision="fp16")
+    p.add_argument("--calib-images", metavar="DIR", help="INT8: images like the deployment's, a few hundred")
+    p.add_argument("--calib-cache", metavar="F", help="INT8: calibration cache, read if present (default: E.calib)")
+    p.add_argument("--portable", action="store_true",
+                   help="no lsnet plugins: TensorRT's own DeformConv, GridSample and NMS layers")
+    p.add_argument("--batch", type=int, metavar="N", help="batch size (static), the largest batch (--dynamic)")
+    p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
+                   help="canvas size (the profile's opt; default: the model's input size)")
+    p.add_argument("--dynamic", action="store_true", help="any batch 1…N and canvas between --min-imgsz and --max-imgsz")
+    p.add_argument("--min-imgsz", type=int, nargs=2, metavar=("H", "W"), help="--dynamic: smallest canvas (default "
+                                                                               "two pad divisors)")
+    p.add_argument("--max-imgsz", type=int, nargs=2, metavar=("H", "W"), help="--dynamic: largest canvas "
+                                                                               "(default --imgsz)")
+    p.add_argument("--contexts", type=int, default=1, metavar="N",
+                   help="--dynamic: one optimisation profile per concurrent execution context, i.e. thread (default: 1)")
+    p.add_argument("--workspace", type=int, metavar="MB", help="TensorRT workspace limit (default: TensorRT's)")
+    p.add_argument("--timing-cache", metavar="F", help="kernel timing cache, reused across builds and saved after")
+    p.add_argument("--plugins", metavar="LIB", help="liblsnet_trt_plugins.so (default: $LSNET_PLUGIN_LIB, next to "
+                                                     "the package, build/trt_plugins/)")
+    p.add_argument("--device", default="cuda", help="GPU to build on: cuda (default) or cuda:N")
+    p.add_argument("--max-candidates", type=int, default=4096, metavar="N",
+                   help="LSNetDecode candidates per image entering NMS, when patching on the way (default: 4096)")
+    p.add_argument("--verbose", action="store_true", help="TensorRT's info messages")
+    p.set_defaults(run=run_engine)
+
+
+def _add_triton(sub) -> None:
+    p = sub.add_parser(
+        "triton", help="engine → Triton model repository (config.pbtxt, model.plan, notes)",
+        description="Write REPO/NAME/config.pbtxt (platform tensorrt_plan, inputs and outputs from the engine's "
+                    "sidecar, batching per its profile, instance groups), REPO/NAME/1/model.plan with its sidecar, "
+                    "description.json and README.md (how to start tritonserver with the plugin library).",
+)
+    p.add_argument("engine", metavar="E", help="engine written by `lsnet export engine` (with its E.json)")
+    p.add_argument("--repo", metavar="DIR", required=True, help="model repository folder")
+    p.add_argument("--name", default="lsnet", help="model name, its folder in the repository (default: lsnet)")
+    p.add_argument("--instances", type=int, default=1, metavar="N", help="model instances, i.e. execution contexts (default: 1)")
+    p.add_argument("--gpus", type=int, nargs="+", metavar="I", help="GPU indices for the instances (default: all)")
+    p.add_argument("--max-queue-delay-us", type=int, default=100, metavar="US",
+                   help="dynamic batching: how long a request may wait for others (default: 100)")
+    p.set_defaults(run=run_triton)
+
+
+SUBCOMMANDS = (_add_onnx, _add_patch, _add_engine, _add_triton)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="export to ONNX, patch for TensorRT, build engines, serve on Triton",
+                                   description="Export a model for deployment: `onnx` writes the portable ONNX, "
+                                               "`patch` swaps its subgraphs for the TensorRT plugins, `engine` "
+                                               "builds a TensorRT engine, `triton` a Triton model repository.")
+    sub = parser.add_subparsers(dest="export_command", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+
+
+def _size_mb(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB"
+
+
+def run_onnx(args: argparse.Namespace) -> int:
+    from lsnet.export.onnx_export import export_onnx
+
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".onnx")
+    written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
+                          imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
+                          simplify_graph=not args.no_simplify)
+    shape = "dynamic batch, height and width" if args.dynamic else f"batch {args.batch}"
+    print(f"wrote {written} ({_size_mb(written)}, opset {args.opset}, {shape})")
+    patched = written.with_suffix(".trt.onnx")
+    print(f"next: lsnet export patch {written} --out {patched}   |   lsnet infer {written} SOURCE   |   "
+          f"lsnet bench {written}")
+    return 0
+
+
+def run_patch(args: argparse.Namespace) -> int:
+    from lsnet.export.patch import patch_onnx
+
+    src = Path(args.onnx)
+    out = Path(args.out) if args.out else src.with_suffix(".trt.onnx")
+    report = patch_onnx(src, out, max_candidates=args.max_candidates)
+    print(f"wrote {report.out} ({_size_mb(report.out)}): {report.summary()}")
+    print(f"next: lsnet export engine {report.out} --out {report.out.with_suffix('').with_suffix('.engine')} "
+          "(on the TensorRT machine, with the plugin library built: trt_plugins/README.md)")
+    return 0
+
+
+def engine_options(args: argparse.Namespace):
+    """The `lsnet.export.engine.EngineOptions` of the parsed `lsnet export engine` arguments."""
+    from lsnet.export.engine import EngineOptions
+
+    def path(value):
+        return Path(value) if value else None
+
+    def size(value):
+        return tuple(value) if value else None
+
+    return EngineOptions(
+        precision=args.precision, portable=args.portable, batch=args.batch, imgsz=size(args.imgsz),
+        dynamic=args.dynamic, min_imgsz=size(args.min_imgsz), max_imgsz=size(args.max_imgsz), contexts=args.contexts,
+        workspace_mb=args.workspace, timing_cache=path(args.timing_cache), calib_images=path(args.calib_images),
+        calib_cache=path(args.calib_cache), plugins=path(args.plugins), device=args.device,
+        max_candidates=args.max_candidates, verbose=args.verbose)
+
+
+def run_engine(args: argparse.Namespace) -> int:
+    from lsnet.export.engine import build_engine
+
+    model = Path(args.model)
+    out = Path(args.out) if args.out else model.with_name(model.name.split(".")[0] + ".engine")
+    report = build_engine(model, out, engine_options(args))
+    print(f"wrote {report.out} ({_size_mb(report.out)}) and {report.sidecar.name}: {report.summary()}")
+    print(f"next: lsnet infer {report.out} SOURCE   |   lsnet compare {args.model} {report.out}   |   "
+          f"lsnet bench {report.out}   |   lsnet export triton {report.out} --repo DIR")
+    return 0
+
+
+def run_triton(args: argparse.Namespace) -> int:
+    from lsnet.export.triton import write_triton_repository
+
+    model = write_triton_repository(args.engine, args.repo, args.name, args.instances, args.gpus,
+                                    args.max_queue_delay_us)
+    print(f"wrote {model}/config.pbtxt, {model}/1/model.plan, {model}/description.json, {model}/README.md")
+    print(f"next: tritonserver --model-repository={Path(args.repo)} (read {model}/README.md about the plugin library)")
+    return 0

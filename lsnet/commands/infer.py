@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lsnet.commands.runtime_options import add_backend_options, backend_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -11,8 +13,7 @@ def add_parser(sub) -> None:
         description="Run MODEL (.pt, .onnx or .engine) on SOURCE and write the drawn detections: "
                     "SOURCE is an image, a folder of images, a video file, a camera index (0) or a stream "
                     "URL (rtsp://, http://). Ctrl-C stops a long run cleanly: the frames read so far are "
-                    "finished and the output is kept under its .partial name.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "finished and the output is kept under its .partial name.")
     p.add_argument("model", help="model file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT)")
     p.add_argument("source", help="image, folder, video file, camera index or stream URL")
     p.add_argument("--out", metavar="PATH",
@@ -20,19 +21,13 @@ def add_parser(sub) -> None:
                         "(default runs/infer/NAME.mp4, NAME.jpg or NAME/)")
     p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names "
                                      "(pytorch, onnxruntime, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt)")
-    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: one per core)")
-    p.add_argument("--score", type=float, default=0.3, help="draw detections with at least this score")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="frames per model call")
+    add_backend_options(p)
+    p.add_argument("--score", type=float, default=0.3, help="draw detections with at least this score (default 0.3)")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="frames per model call (default 1)")
     p.add_argument("--show-fps", action="store_true", help="draw the live FPS on every frame")
     p.add_argument("--sheet", metavar="PNG", help="also write a contact sheet: a grid of frames sampled over the run")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(run=run)
-
-
-def backend_options(args: argparse.Namespace) -> dict:
-    """The --device/--threads the user gave, as `lsnet.runtime.load` options."""
-    return {k: v for k, v in (("device", args.device), ("threads", args.threads)) if v is not None}
 
 
 def describe(label_counts, frames: int, score: float) -> str:

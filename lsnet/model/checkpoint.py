@@ -38,8 +38,12 @@ def atomic_torch_save(obj, path: str | Path) -> None:
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, description: ModelDescription,
-                    train_state: dict | None = None) -> None:
+                    train_state: dict | None = None, half: bool = False) -> None:
+    """`half=True` stores floating-point weights as float16 (a deploy checkpoint at half the
+    size); loading casts them back to the model's float32."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     payload = {"format": FORMAT, "version": VERSION, "model_config": model.cfg.to_dict(),
                "description": description.to_dict(), "model": state}
     if train_state is not None:

@@ -41,6 +41,11 @@ def _coerce(key: str, value, default):
     """Parse a command-line value to the default's type (YAML syntax: lists as [a, b])."""
     if isinstance(value, str) and not isinstance(default, str):
         value = yaml.safe_load(value)
+        if isinstance(value, str) and isinstance(default, (int, float)) and not isinstance(default, bool):
+            try:  # YAML 1.1 reads "1e30" as a string
+                value = float(value)
+            except ValueError:
+                pass
     if isinstance(default, bool) and not isinstance(value, bool):
         raise LSNetError(f"config key {key} must be true or false, got {value!r}")
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):

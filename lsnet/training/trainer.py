@@ -154,6 +154,15 @@ class Trainer:
         self.evals.append({"epoch": epoch, "iter": self.iteration, "AP": ap, "metrics": metrics})
         return ap
 
+    def _report_data(self) -> None:
+        """What the dataset left out or fixed, on screen and in the metrics log (spec §5)."""
+        ds = self.train_set
+        record = {"train_images": len(ds), "skipped": dict(ds.skipped), "adjusted": dict(ds.adjusted)}
+        self._log(record)
+        for kind in ("skipped", "adjusted"):
+            if record[kind]:
+                tqdm.write(f"train data {kind}: " + ", ".join(f"{n} × {why}" for why, n in record[kind].items()))
+
     def _log(self, record: dict) -> None:
         with open(self.out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -164,6 +173,7 @@ class Trainer:
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
             config_io.dump(cfg, self.out / "config.yaml")
+            self._report_data()
         self.model.train()
         metric = PRIMARY_IOU_TYPE[cfg["task"]]
         bar = tqdm(total=self.total_iters, initial=self.iteration, desc="train", unit="it", disable=not main,

@@ -58,15 +58,15 @@ class OnnxRuntimeDetector(Detector):
         images = session.get_inputs()[0]
         batch, _, height, width = images.shape
         dynamic = not (isinstance(height, int) and isinstance(width, int))
-        super().__init__(description, dynamic=dynamic, max_batch=batch if isinstance(batch, int) else None)
-        # A fixed batch is a shape the graph must get: smaller chunks are padded up to it (`infer`).
-        self.fixed_batch = isinstance(batch, int)
+        fixed = isinstance(batch, int)
+        super().__init__(description, dynamic=dynamic, max_batch=batch if fixed else None, fixed_batch=fixed)
         if not dynamic and (height, width) != tuple(description.input_size):
             raise LSNetError(f"{path}: the graph's input is {height}×{width} but its description says "
                              f"{description.input_size[0]}×{description.input_size[1]}; re-export it")
         missing = set(PADDED_OUTPUT_NAMES) - {o.name for o in session.get_outputs()}
         if missing:
-            raise LSNetError(f"{path} lacks the outputs {', '.join(sorted(missing))}; export it with `lsnet export onnx`")
+            raise LSNetError(f"{path} lacks the outputs {', '.join(sorted(missing))}; "
+                             "export it with `lsnet export onnx`")
         self.session, self.path = session, path
         self.export_info = export_info or {}
         self.input_name = images.name
@@ -79,16 +79,14 @@ class OnnxRuntimeDetector(Detector):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3  # errors only: no per-node placement warnings on stderr
+        providers = choose_providers(device, providers)
         try:
-            session = ort.InferenceSession(path, options, providers=choose_providers(device, providers))
+            session = ort.InferenceSession(path, options, providers=providers)
         except Exception as e:  # ONNX Runtime's error types do not share a base class beyond Exception
             raise LSNetError(f"{path} is not an ONNX model ONNX Runtime can run: {first_line(e)}") from None
         description, export_info = read_metadata(session, path)
         return cls(session, description, path, export_info)
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        count = len(batch)
-        if self.fixed_batch and count < self.max_batch:
-            batch = np.concatenate([batch, np.zeros((self.max_batch - count, *batch.shape[1:]), batch.dtype)])
-        outputs = self.session.run(list(PADDED_OUTPUT_NAMES), {self.input_name: batch})
-        return {name: value[:count] for name, value in zip(PADDED_OUTPUT_NAMES, outputs)}
+        outputs = self.session.run(list(PADDED_OUTPUT_NAMES), {self.input_name: self.fit_batch(batch)})
+        return {name: value[:len(batch)] for name, value in zip(PADDED_OUTPUT_NAMES, outputs)}

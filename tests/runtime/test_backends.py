@@ -11,9 +11,6 @@ from lsnet.errors import LSNetError
 from lsnet.runtime import load
 from lsnet.runtime.backends.onnxruntime_backend import OnnxRuntimeDetector
 from lsnet.runtime.backends.torch_backend import TorchDetector
-from lsnet.runtime.detections import Detections
-
-from runtime_helpers import INPUT_SIZE
 
 
 def test_the_suffix_picks_the_backend(small_checkpoint, small_onnx):
@@ -24,25 +21,28 @@ def test_the_suffix_picks_the_backend(small_checkpoint, small_onnx):
     assert onnx_detector.export_info["checkpoint"] == small_checkpoint.name
 
 
-def test_a_static_export_has_a_fixed_canvas_and_batch_and_pads_smaller_batches(small_checkpoint, tmp_path):
-    from lsnet.export.onnx_export import export_onnx
-
-    detector = load(export_onnx(small_checkpoint, tmp_path / "b2.onnx", batch=2))
+def test_a_fixed_batch_graph_is_fed_padded_chunks_and_its_outputs_cut_back(fixed_output_onnx):
+    detector = load(fixed_output_onnx(2, 128, 128))  # plumbing fixture: one fixed box in canvas pixels
     assert (detector.dynamic, detector.max_batch) == (False, 2)
-    image = np.random.default_rng(0).integers(0, 256, (90, 200, 3), np.uint8)
-    results = detector.predict([image] * 3)  # a chunk of 2, then 1 padded up to 2
-    assert len(results) == 3 and all(isinstance(r, Detections) for r in results)
-    assert detector.canvas_for([image]) == INPUT_SIZE
+    small, large = np.zeros((16, 64, 3), np.uint8), np.zeros((256, 512, 3), np.uint8)  # scale 2 and 0.25
+    results = detector.predict([small, large, small])  # a chunk of 2, then 1 padded up to 2
+    assert [len(r) for r in results] == [1, 1, 1]
+    assert np.allclose(results[0].boxes, [[8, 8, 32, 16]])  # (16, 16, 64, 64) / 2, y clamped to the 16-row image
+    assert np.allclose(results[1].boxes, [[64, 64, 256, 256]])  # / 0.25
+    assert results[2].label_names() == ["triangle"] and results[2].scores[0] == np.float32(0.9)
 
 
-def test_a_dynamic_export_takes_any_canvas_and_batch(small_checkpoint, tmp_path):
-    from lsnet.export.onnx_export import export_onnx
-
-    detector = load(export_onnx(small_checkpoint, tmp_path / "dyn.onnx", dynamic=True))
+def test_a_graph_with_symbolic_sizes_is_fed_the_smallest_canvas(fixed_output_onnx):
+    detector = load(fixed_output_onnx("batch", "height", "width"))
     assert (detector.dynamic, detector.max_batch) == (True, None)
     wide = np.zeros((40, 200, 3), np.uint8)
-    assert detector.canvas_for([wide]) == (32, 128)  # 128 wide, height rounded up to the pad divisor
-    assert len(detector.predict([wide, wide])) == 2
+    assert detector.canvas_for([wide]) == (32, 128)  # fits 128×128, height rounded up to the pad divisor
+    assert len(detector.predict([wide] * 3)) == 3
+
+
+def test_a_graph_whose_size_contradicts_its_description_is_refused(fixed_output_onnx):
+    with pytest.raises(LSNetError, match=r"the graph's input is 96×128 but its description says 128×128"):
+        load(fixed_output_onnx(1, 96, 128))
 
 
 def test_backend_option_overrides_and_is_checked_against_the_file(small_onnx, small_checkpoint):
@@ -65,7 +65,7 @@ def test_threads_option_reaches_onnx_runtime(small_onnx):
     ("model.txt", "hello", r"is not a model file: expected \.pt, \.onnx, \.engine, \.plan"),
     ("missing.onnx", None, r"model file .*missing\.onnx not found"),
     ("text.onnx", "not a protobuf", r"text\.onnx is not an ONNX model ONNX Runtime can run: .*Protobuf"),
-    ("model.engine", b"\x00" * 16, r"^TensorRT backend is not available here .*install TensorRT"),
+    ("model.engine", b"\x00" * 16, r"model\.engine has no sidecar model\.engine\.json"),  # TensorRT's loader
 ])
 def test_bad_model_files_are_one_line_errors(tmp_path, name, content, message):
     path = tmp_path / name

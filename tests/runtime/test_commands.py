@@ -8,14 +8,6 @@ import pytest
 from lsnet.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("data") / "shapes"
-    assert main(["data", "synth", "--task", "bbox", "--out", str(out), "--train", "1", "--val", "3",
-                 "--min-size", "96", "--max-size", "128"]) == 0
-    return out
-
-
 def test_infer_on_an_image_writes_the_drawn_image_and_says_what_next(small_onnx, tmp_path, capsys):
     image = tmp_path / "photo.png"
     cv2.imwrite(str(image), np.full((60, 90, 3), 100, np.uint8))
@@ -61,9 +53,9 @@ def test_bench_measures_onnx_runtime_beside_pytorch_and_writes_the_json_schema(s
     assert "median ms" in table and "pipeline/model" in table and f"wrote {report}" in table
 
 
-def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_dataset, tmp_path, capsys):
+def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_bbox_data, tmp_path, capsys):
     report = tmp_path / "eval.json"
-    assert main(["eval", str(small_onnx), "--data", str(tiny_dataset), "--json", str(report)]) == 0
+    assert main(["eval", str(small_onnx), "--data", str(tiny_bbox_data), "--json", str(report)]) == 0
     metrics = json.loads(report.read_text())
     assert list(metrics) == ["bbox"]
     assert {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"} <= set(metrics["bbox"])
@@ -73,29 +65,26 @@ def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["infer", "MISSING.onnx", "SOURCE"], "error: model file MISSING.onnx not found"),
-    (["infer", "ONNX", "TMP/none.mp4"], "error: source TMP/none.mp4 not found"),
-    (["infer", "ONNX", "99"], "error: cannot open camera 99"),
-    (["infer", "ONNX", "TMP/text.jpg"], "error: TMP/text.jpg is not a readable image"),
-    (["infer", "ONNX", "VIDEO", "--out", "TMP/out.mkv"], "error: cannot write TMP/out.mkv"),
-    (["infer", "ONNX", "VIDEO", "--batch", "0"], "error: --batch must be ≥ 1"),
-    (["infer", "ONNX", "VIDEO", "--backend", "onnxruntime-cuda"], "error: this ONNX Runtime has no CUDA"),
-    (["infer", "TMP/text.jpg", "VIDEO"], "error: TMP/text.jpg is not a model file"),
-    (["bench", "ONNX", "--backends", "tflite"], "error: unknown backends tflite"),
-    (["bench", "TMP/copy.onnx"], "error: bench compares with PyTorch but found no checkpoint"),
-    (["bench", "ONNX", "--runs", "0"], "error: --runs, --batch and --frames must be ≥ 1"),
-    (["eval", "ONNX", "--data", "TMP"], "error: dataset folder TMP has no annotations/val.json"),
-    (["eval", "ONNX", "--ann", "TMP/a.json"], "error: --ann needs --images DIR"),
-    (["eval", "TMP/model.engine", "--data", "DATA"], "error: TensorRT backend is not available here"),
+    (["infer", "missing.onnx", "SOURCE"], "error: model file missing.onnx not found"),
+    (["infer", "{onnx}", "{tmp}/none.mp4"], "error: source {tmp}/none.mp4 not found"),
+    (["infer", "{onnx}", "99"], "error: cannot open camera 99"),
+    (["infer", "{onnx}", "{tmp}/text.jpg"], "error: {tmp}/text.jpg is not a readable image"),
+    (["infer", "{onnx}", "{video}", "--out", "{tmp}/out.mkv"], "error: cannot write {tmp}/out.mkv"),
+    (["infer", "{onnx}", "{video}", "--batch", "0"], "error: --batch must be ≥ 1"),
+    (["infer", "{onnx}", "{video}", "--backend", "onnxruntime-cuda"], "error: this ONNX Runtime has no CUDA"),
+    (["infer", "{tmp}/text.jpg", "{video}"], "error: {tmp}/text.jpg is not a model file"),
+    (["bench", "{onnx}", "--backends", "tflite"], "error: unknown backends tflite"),
+    (["bench", "{tmp}/copy.onnx"], "error: bench compares with PyTorch but found no checkpoint"),
+    (["bench", "{onnx}", "--runs", "0"], "error: --runs, --batch and --frames must be ≥ 1"),
+    (["eval", "{onnx}", "--data", "{tmp}"], "error: dataset folder {tmp} has no annotations/val.json"),
+    (["eval", "{onnx}", "--ann", "{tmp}/a.json"], "error: --ann needs --images DIR"),
+    (["eval", "{tmp}/model.engine", "--data", "{data}"], "error: {tmp}/model.engine has no sidecar"),
 ])
-def test_bad_input_is_a_one_line_error(small_onnx, synthetic_video, tiny_dataset, tmp_path, capsys, argv, message):
+def test_bad_input_is_a_one_line_error(small_onnx, synthetic_video, tiny_bbox_data, tmp_path, capsys, argv, message):
     (tmp_path / "text.jpg").write_text("not an image")
     (tmp_path / "model.engine").write_bytes(b"\0" * 8)
     (tmp_path / "copy.onnx").write_bytes(small_onnx.read_bytes())  # an export whose checkpoint is not beside it
-    names = {"ONNX": str(small_onnx), "VIDEO": str(synthetic_video), "DATA": str(tiny_dataset), "TMP": str(tmp_path)}
-    for key, value in names.items():
-        argv = [a.replace(key, value) for a in argv]
-        message = message.replace(key, value)
-    assert main(argv) == 2
+    names = {"onnx": small_onnx, "video": synthetic_video, "data": tiny_bbox_data, "tmp": tmp_path}
+    assert main([a.format(**names) for a in argv]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(message) and err.count("\n") == 1
+    assert err.startswith(message.format(**names)) and err.count("\n") == 1

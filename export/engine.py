@@ -1,0 +1,360 @@
+"""`lsnet export engine`: a TensorRT engine from a checkpoint, a portable ONNX or a patched ONNX.
+
+On the way, in a temporary folder: a `.pt` is exported (`onnx_export`), a portable ONNX patched
+with our plugin nodes (`patch`) — unless `portable=True`, which leaves DeformConv, GridSample and
+NonMaxSuppression to TensorRT's own ONNX parser. Then:
+
+1. NVIDIA's plugins and, for a patched graph, ours are loaded, and the ONNX is parsed;
+2. one optimisation profile per execution context (`engine_profiles`; TensorRT wants a profile
+   of its own for every concurrently used context of a dynamic engine);
+3. precision: TensorRT 10 — `BuilderFlag.FP16` (and `INT8` with an entropy calibrator,
+   `calibration`), with the layers of `engine_precision.fp32_nodes` pinned to FP32 under
+   `OBEY_PRECISION_CONSTRAINTS`. TensorRT 11 removed the precision flags and calibrators and
+   builds strongly typed: FP16 is written into the ONNX (`engine_precision.to_float16`, same
+   FP32 nodes); INT8 there needs Q/DQ nodes, which lsnet does not write, so it is refused;
+4. workspace limit and timing cache (loaded if present, saved after the build);
+5. the engine and its sidecar (`lsnet.runtime.engine_metadata`), both written atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from lsnet import __version__
+from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.errors import LSNetError
+from lsnet.export.engine_profiles import ShapeProfile, engine_profile
+from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
+
+PRECISIONS = ("fp32", "fp16", "int8")
+EXPORT_INFO_KEY = "lsnet_export"
+PATCHED_METADATA_KEY = "lsnet_patched"  # lsnet.export.patch writes it; imported lazily there (onnx-graphsurgeon)
+
+
+@dataclass
+class EngineOptions:
+    precision: str = "fp16"
+    portable: bool = False  # TensorRT's own DeformConv / GridSample / NMS instead of our plugins
+    batch: int | None = None
+    imgsz: tuple[int, int] | None = None
+    dynamic: bool = False
+    min_imgsz: tuple[int, int] | None = None
+    max_imgsz: tuple[int, int] | None = None
+    contexts: int = 1
+    workspace_mb: int | None = None  # None: TensorRT's default (the GPU's memory)
+    timing_cache: Path | None = None
+    calib_images: Path | None = None
+    calib_cache: Path | None = None
+    plugins: Path | None = None  # None: lsnet.plugins.find_plugin_library()
+    device: str = "cuda"
+    max_candidates: int = 4096  # LSNetDecode, when patching on the way
+    opset: int = 19  # when exporting a .pt on the way
+    verbose: bool = False
+
+
+def check_options(options: EngineOptions, tensorrt_major: int) -> None:
+    """LSNetError for option combinations no build can satisfy, before any work is done."""
+    if options.precision not in PRECISIONS:
+        raise LSNetError(f"precision must be one of {', '.join(PRECISIONS)}, got {options.precision!r}")
+    if options.precision == "int8":
+        if tensorrt_major >= 11:
+            raise LSNetError("INT8 on TensorRT 11 needs Q/DQ (quantize/dequantize) nodes in the ONNX graph — TensorRT 11 "
+                             "removed calibrators — and lsnet does not write them yet; build FP16, or INT8 with "
+                             "TensorRT 10")
+        if options.calib_images is None and not (options.calib_cache and Path(options.calib_cache).is_file()):
+            raise LSNetError("--int8 needs --calib-images DIR (or an existing --calib-cache FILE)")
+    elif options.calib_images is not None or options.calib_cache is not None:
+        raise LSNetError("--calib-images and --calib-cache are for --int8 builds")
+    if options.contexts < 1:
+        raise LSNetError(f"--contexts must be ≥ 1, got {options.contexts}")
+    if options.workspace_mb is not None and options.workspace_mb <= 0:
+        raise LSNetError(f"--workspace must be a positive number of MB, got {options.workspace_mb}")
+
+
+def source_kind(source: Path) -> str:
+    """"checkpoint" (.pt), "portable" (an `lsnet export onnx` file) or "patched" (after `lsnet export patch`)."""
+    if not source.is_file():
+        raise LSNetError(f"{source} not found")
+    if source.suffix.lower() == ".pt":
+        return "checkpoint"
+    if source.suffix.lower() != ".onnx":
+        raise LSNetError(f"{source}: expected a checkpoint (.pt) or an ONNX file (.onnx)")
+    metadata = onnx_metadata(onnx.load(source, load_external_data=False), source)
+    return "patched" if PATCHED_METADATA_KEY in metadata else "portable"
+
+
+def onnx_metadata(model: onnx.ModelProto, where: Path) -> dict[str, str]:
+    metadata = {p.key: p.value for p in model.metadata_props}
+    if ONNX_METADATA_KEY not in metadata:
+        raise LSNetError(f"{where} is not an lsnet model: no '{ONNX_METADATA_KEY}' in its metadata "
+                         "(write one with `lsnet export onnx`)")
+    return metadata
+
+
+def input_shape(model: onnx.ModelProto) -> tuple[str, list]:
+    """Name and dimensions of the one graph input: ints where fixed, names where symbolic."""
+    (graph_input,) = model.graph.input
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+            for d in graph_input.type.tensor_type.shape.dim]
+    return graph_input.name, dims
+
+
+def prepare_onnx(source: Path, kind: str, options: EngineOptions, folder: Path,
+                 log: Callable[[str], None]) -> tuple[Path, str]:
+    """The ONNX file to parse and its kind ("patched" or "portable"), made in `folder` if needed."""
+    if kind == "patched" and options.portable:
+        raise LSNetError(f"{source} is patched with plugin nodes; --portable builds from the portable export")
+    if kind == "checkpoint":
+        from lsnet.export.onnx_export import export_onnx
+
+        log(f"exporting {source} to ONNX (opset {options.opset}) …")
+        source = export_onnx(source, folder / f"{source.stem}.onnx", dynamic=options.dynamic,
+                             batch=options.batch or 1, imgsz=options.imgsz, opset=options.opset)
+        kind = "portable"
+    if kind == "portable" and not options.portable:
+        from lsnet.export.patch import patch_onnx
+
+        report = patch_onnx(source, folder / f"{source.stem}.trt.onnx", max_candidates=options.max_candidates)
+        log(f"patched: {report.summary()}")
+        return report.out, "patched"
+    return source, kind
+
+
+# EngineOptions field → its `lsnet export engine` option (precision and verbose are handled apart).
+CLI_OPTIONS = {"portable": "--portable", "batch": "--batch", "imgsz": "--imgsz", "dynamic": "--dynamic",
+               "min_imgsz": "--min-imgsz", "max_imgsz": "--max-imgsz", "contexts": "--contexts",
+               "workspace_mb": "--workspace", "timing_cache": "--timing-cache", "calib_images": "--calib-images",
+               "calib_cache": "--calib-cache", "plugins": "--plugins", "device": "--device",
+               "max_candidates": "--max-candidates", "opset": "--opset"}
+
+
+def rebuild_command(source: Path, out: Path, options: EngineOptions) -> str:
+    """The `lsnet export engine` command line that builds this engine again."""
+    args = ["lsnet", "export", "engine", str(source), "--out", str(out)]
+    if options.precision != "fp16":
+        args.append(f"--{options.precision}")
+    defaults = EngineOptions()
+    for name, flag in CLI_OPTIONS.items():
+        value = getattr(options, name)
+        if value == getattr(defaults, name):
+            continue
+        if isinstance(value, bool):
+            args.append(flag)
+        elif isinstance(value, tuple):
+            args += [flag, *map(str, value)]
+        else:
+            args += [flag, str(value)]
+    return shlex.join(args)
+
+
+@dataclass
+class EngineReport:
+    out: Path
+    sidecar: Path
+    metadata: EngineMetadata
+    profile: ShapeProfile
+    seconds: float
+
+    def summary(self) -> str:
+        build = self.metadata.build
+        return (f"{build['precision'].upper()} ({build['typing']}ly typed, {len(build['fp32_layers'])} layers kept "
+                f"FP32), {build['graph']} graph, {self.profile.describe()}, TensorRT {self.metadata.tensorrt_version} "
+                f"on {self.metadata.gpu_name}, built in {self.seconds:.0f} s")
+
+
+def build_engine(source: str | Path, out: str | Path, options: EngineOptions | None = None,
+                 log: Callable[[str], None] = print) -> EngineReport:
+    """Builds `out` (and `out`.json) from `source` (.pt, portable or patched .onnx) on this machine's GPU."""
+    from lsnet.runtime.backends.tensorrt_env import (cuda_device_index, import_pycuda, import_tensorrt, open_gpu,
+                                                     tensorrt_major)
+
+    source, out, options = Path(source), Path(out), options or EngineOptions()
+    if options.precision == "int8" and options.calib_cache is None:  # kept next to the engine for rebuilds
+        options = replace(options, calib_cache=out.with_name(out.name + ".calib"))
+    kind = source_kind(source)  # bad input is reported before TensorRT is even looked for
+    trt = import_tensorrt()
+    strongly_typed = tensorrt_major(trt.__version__) >= 11
+    check_options(options, tensorrt_major(trt.__version__))
+    cuda = import_pycuda()
+    gpu = open_gpu(cuda, cuda_device_index(options.device))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lsnet-engine-") as tmp:
+        onnx_path, graph_kind = prepare_onnx(source, kind, options, Path(tmp), log)
+        model = onnx.load(onnx_path)
+        metadata = onnx_metadata(model, onnx_path)
+        description = ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
+        name, dims = input_shape(model)
+        profile = engine_profile(dims, description, batch=options.batch, imgsz=options.imgsz, dynamic=options.dynamic,
+                                 min_imgsz=options.min_imgsz, max_imgsz=options.max_imgsz, input_name=name)
+        copies = 1 if profile.fixed else options.contexts  # one profile per concurrent context of a dynamic engine
+        log(f"profile: {profile.describe()}" + (f", ×{copies} for {copies} contexts" if copies > 1 else ""))
+        onnx_path, pin_tensors, fp32_nodes = _apply_precision(model, onnx_path, options.precision, strongly_typed,
+                                                              Path(tmp), log)
+        library = _plugin_library(graph_kind, options)
+        gpu.context.push()  # TensorRT and pycuda (calibration buffers) use this GPU's primary context
+        try:
+            serialized, network_io, pinned = _build(trt, cuda, onnx_path, description, profile, copies, options,
+                                                    library, pin_tensors, log)
+        finally:
+            cuda.Context.pop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(f".{out.name}.tmp")
+    tmp_out.write_bytes(serialized)
+    tmp_out.replace(out)
+    built = EngineMetadata(
+        description=ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])}),
+        tensorrt_version=trt.__version__, gpu_name=gpu.name, compute_capability=gpu.compute_capability,
+        engine_sha256=hashlib.sha256(serialized).hexdigest(), inputs=network_io[0], outputs=network_io[1],
+        build={"source": str(source), "graph": graph_kind, "precision": options.precision,
+               "typing": "strong" if strongly_typed else "weak",
+               "profiles": [profile.to_dict()] * copies,
+               "workspace_mb": options.workspace_mb, "fp32_layers": fp32_nodes or pinned,
+               "timing_cache": str(options.timing_cache) if options.timing_cache else None,
+               "calibration": _calibration_record(options)},
+        rebuild_command=rebuild_command(source, out, options),
+        plugin_library=str(library) if library else None, plugin_sha256=sha256_file(library) if library else None,
+        lsnet_version=__version__, export=json.loads(metadata.get(EXPORT_INFO_KEY, "{}")))
+    return EngineReport(out, write_sidecar(built, out), built, profile, time.perf_counter() - started)
+
+
+def _apply_precision(model: onnx.ModelProto, onnx_path: Path, precision: str, strongly_typed: bool, folder: Path,
+                     log: Callable[[str], None]) -> tuple[Path, set[str], list[str]]:
+    """(ONNX to parse, tensors whose layers TensorRT 10 pins to FP32, nodes an FP16 ONNX keeps in FP32)."""
+    if precision == "fp32":
+        return onnx_path, set(), []
+    from lsnet.export.engine_precision import fp32_tensor_names, to_float16
+
+    if not strongly_typed:
+        return onnx_path, set(fp32_tensor_names(model)), []
+    half, kept = to_float16(model)
+    onnx.save(half, folder / "model.fp16.onnx")
+    log(f"strongly typed build: wrote FP16 types into the ONNX; FP32 nodes ({len(kept)}): {', '.join(kept)}")
+    return folder / "model.fp16.onnx", set(), kept
+
+
+def _plugin_library(graph_kind: str, options: EngineOptions) -> Path | None:
+    """Our plugin library, needed by a patched graph only."""
+    if graph_kind != "patched":
+        return None
+    from lsnet.plugins import find_plugin_library
+
+    library = Path(options.plugins) if options.plugins else find_plugin_library()
+    if not library.is_file():
+        raise LSNetError(f"plugin library {library} not found")
+    return library
+
+
+def _calibration_record(options: EngineOptions) -> dict | None:
+    if options.precision != "int8":
+        return None
+    return {"images": str(options.calib_images) if options.calib_images else None,
+            "cache": str(options.calib_cache) if options.calib_cache else None, "algorithm": "entropy2"}
+
+
+def _tensor_specs(trt, tensors) -> list[TensorSpec]:
+    return [TensorSpec(t.name, np.dtype(trt.nptype(t.dtype)).name, [int(d) for d in t.shape]) for t in tensors]
+
+
+def _parse(trt, logger, network, onnx_path: Path) -> None:
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [parser.get_error(i) for i in range(parser.num_errors)]
+        first = errors[0] if errors else None
+        where = f" at node {first.node_name()} ({first.node_operator()})" if first and first.node_name() else ""
+        raise LSNetError(f"TensorRT's ONNX parser rejected the model{where}: "
+                         f"{first.desc() if first else 'no reason given'} ({len(errors)} error(s))")
+
+
+def _pin_fp32(trt, network, tensor_names: set[str]) -> list[str]:
+    """TensorRT 10: the layers writing `tensor_names` compute and output FP32; their names."""
+    pinned = []
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        outputs = [k for k in range(layer.num_outputs) if layer.get_output(k).name in tensor_names
+                   and layer.get_output(k).dtype in (trt.float32, trt.float16)]
+        if outputs:
+            layer.precision = trt.float32
+            for k in outputs:
+                layer.set_output_type(k, trt.float32)
+            pinned.append(layer.name)
+    return pinned
+
+
+def _timing_cache(config, path: Path | None, log: Callable[[str], None]):
+    data = path.read_bytes() if path and path.is_file() else b""
+    if not config.set_timing_cache(config.create_timing_cache(data), False):
+        log(f"warning: timing cache {path} is from another GPU or TensorRT release; starting a new one")
+        config.set_timing_cache(config.create_timing_cache(b""), False)
+    elif data:
+        log(f"timing cache: reusing {path} ({len(data) / 1e6:.1f} MB)")
+
+
+def _build(trt, cuda, onnx_path: Path, description: ModelDescription, profile: ShapeProfile, copies: int,
+           options: EngineOptions, library: Path | None, pin_tensors: set[str], log: Callable[[str], None]):
+    """Parse, configure and build; (serialized engine, (inputs, outputs), FP32-pinned layer names).
+
+    `pin_tensors` non-empty means a TensorRT 10 reduced-precision build: the layers writing them
+    are pinned to FP32; a strongly typed build (TensorRT 11) takes its types from the ONNX.
+    """
+    from lsnet.runtime.backends.tensorrt_env import load_plugins, tensorrt_logger
+
+    logger = tensorrt_logger(trt, options.verbose)
+    load_plugins(trt, logger, library)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # explicit batch: TensorRT 10's only mode; strongly typed always in 11
+    log(f"parsing {onnx_path.name} …")
+    _parse(trt, logger, network, onnx_path)
+    config = builder.create_builder_config()
+    if options.workspace_mb:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mb << 20)
+    _timing_cache(config, options.timing_cache, log)
+    for _ in range(copies):
+        shapes = builder.create_optimization_profile()
+        shapes.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+        config.add_optimization_profile(shapes)
+    pinned: list[str] = []
+    if pin_tensors:
+        config.set_flag(trt.BuilderFlag.FP16)  # also INT8's fallback for layers without INT8 kernels
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        pinned = _pin_fp32(trt, network, pin_tensors)
+        if not pinned:
+            raise LSNetError("none of the tensors to keep in FP32 is an output of a parsed layer (did the ONNX parser "
+                             "rename them?); build with --fp32 and report this")
+        log(f"FP32-pinned layers ({len(pinned)}): {', '.join(pinned)}")
+    if options.precision == "int8":
+        _attach_calibrator(trt, cuda, config, shapes, description, profile, options, log)
+    log("building (TensorRT times kernels: minutes on a large GPU, longer on Jetson) …")
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise LSNetError("TensorRT could not build the engine (see TensorRT's messages above)")
+    if options.timing_cache:
+        Path(options.timing_cache).parent.mkdir(parents=True, exist_ok=True)
+        Path(options.timing_cache).write_bytes(memoryview(config.get_timing_cache().serialize()))
+        log(f"timing cache: saved {options.timing_cache}")
+    io = (_tensor_specs(trt, [network.get_input(i) for i in range(network.num_inputs)]),
+          _tensor_specs(trt, [network.get_output(i) for i in range(network.num_outputs)]))
+    return bytes(serialized), io, pinned
+
+
+def _attach_calibrator(trt, cuda, config, shapes, description: ModelDescription, profile: ShapeProfile,
+                       options: EngineOptions, log: Callable[[str], None]) -> None:
+    """TensorRT 10 INT8: an entropy calibrator over the images at the profile's opt shape."""
+    from lsnet.export.calibration import calibration_batches, calibration_images, entropy_calibrator
+
+    batch, canvas = profile.opt[0], profile.opt[2:]
+    paths = calibration_images(options.calib_images, batch) if options.calib_images else []
+    cache = Path(options.calib_cache)
+    log(f"INT8 calibration: {len(paths)} images in batches of {batch} at {canvas[0]}×{canvas[1]}, cache {cache}")
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.int8_calibrator = entropy_calibrator(trt, cuda, calibration_batches(paths, description, batch, canvas),
+                                                batch, cache)
+    config.set_calibration_profile(shapes)

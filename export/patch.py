@@ -1,0 +1,117 @@
+"""`lsnet export patch`: the portable ONNX with its pyramid-DCN and decode subgraphs swapped for
+the `LSNetPyramidDCN` / `LSNetDecode` TensorRT plugin nodes (DESIGN.md §2, §4).
+
+The input is what `lsnet export onnx` writes (static or dynamic, simplified or not); the output
+keeps everything else of the graph and its metadata, plus the key `lsnet_patched`. It is meant for
+TensorRT's ONNX parser with the plugin library loaded; on a CPU, `lsnet.export.reference_ops`
+runs it with the plugins' CPU twins.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import onnx_graphsurgeon as gs
+from google.protobuf.message import DecodeError
+
+from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.errors import LSNetError
+from lsnet.export.patch_decode import DEFAULT_MAX_CANDIDATES, replace_decode
+from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls, replace_pyramid_dcn_calls
+from lsnet.export.plugin_nodes import (DECODE_OP, PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_OP)
+
+PATCHED_METADATA_KEY = "lsnet_patched"
+CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (spec §2.5)
+
+
+@dataclass(frozen=True)
+class PatchReport:
+    out: Path
+    pyramid_dcn_calls: int
+    decode_nodes: int  # nodes of the decode subgraph the LSNetDecode node replaced
+    nodes_before: int
+    nodes_after: int
+
+    def summary(self) -> str:
+        return (f"replaced {self.pyramid_dcn_calls} pyramid-DCN subgraphs (GridSample+Conv) with {PYRAMID_DCN_OP}, "
+                f"1 decode subgraph ({self.decode_nodes} nodes) with {DECODE_OP}; "
+                f"{self.nodes_before} → {self.nodes_after} nodes")
+
+
+def expected_pyramid_dcn_calls(description: ModelDescription) -> int:
+    """3 calls per level for the classification branch and for each landmark branch.
+
+    Pose with obj-box has two landmark branches (side midpoints + keypoints), every other model
+    one (`lsnet.model.head.branches_for`).
+    """
+    branches = 2 if description.box_source == "side_midpoints" else 1
+    return CALLS_PER_LEVEL * len(description.strides) * (1 + branches)
+
+
+def _load(src: Path) -> onnx.ModelProto:
+    if not src.is_file():
+        raise LSNetError(f"{src} does not exist")
+    try:
+        return onnx.load(src)
+    except (DecodeError, ValueError) as e:
+        raise LSNetError(f"{src} is not an ONNX model ({e})") from None
+
+
+def _description(model: onnx.ModelProto, src: Path) -> ModelDescription:
+    metadata = {p.key: p.value for p in model.metadata_props}
+    if PATCHED_METADATA_KEY in metadata:
+        raise LSNetError(f"{src} is already patched (metadata '{PATCHED_METADATA_KEY}'); patch the portable export")
+    if ONNX_METADATA_KEY not in metadata:
+        raise LSNetError(f"{src} is not an lsnet model: no '{ONNX_METADATA_KEY}' in its metadata "
+                         "(write one with `lsnet export onnx`)")
+    return ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
+
+
+def _refuse_plugin_nodes(graph: gs.Graph, src: Path) -> None:
+    plugins = [n for n in graph.nodes if n.domain == PLUGIN_DOMAIN or n.op in (PYRAMID_DCN_OP, DECODE_OP)]
+    if plugins:
+        raise LSNetError(f"{src} already has lsnet plugin nodes ({plugins[0].op}); patch the portable export")
+
+
+def _replace_pyramid_dcn(graph: gs.Graph, description: ModelDescription) -> int:
+    calls = find_pyramid_dcn_calls(graph)
+    expected = expected_pyramid_dcn_calls(description)
+    if len(calls) != expected:
+        raise LSNetError(f"found {len(calls)} pyramid-DCN subgraphs (GridSample → Reshape → 1×1 Conv on "
+                         f"18-channel offsets), expected {expected} for this {description.task} model: "
+                         "not a portable lsnet export")
+    replace_pyramid_dcn_calls(graph, calls)
+    return len(calls)
+
+
+def _write(model: onnx.ModelProto, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    onnx.save(model, tmp)
+    tmp.replace(dst)
+
+
+def patch_onnx(src: str | Path, dst: str | Path, *, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> PatchReport:
+    """Portable lsnet ONNX at `src` → plugin ONNX at `dst` (written atomically); LSNetError if `src` is not one."""
+    src, dst = Path(src), Path(dst)
+    model = _load(src)
+    description = _description(model, src)
+    # Shapes of the intermediate tensors: the pyramid-DCN offsets are recognised by theirs.
+    graph = gs.import_onnx(onnx.shape_inference.infer_shapes(model))
+    _refuse_plugin_nodes(graph, src)
+    nodes_before = len(graph.nodes)
+    pyramid_dcn_calls = _replace_pyramid_dcn(graph, description)
+    decode_nodes = replace_decode(graph, description, max_candidates)
+    graph.cleanup().toposort()
+
+    patched = gs.export_onnx(graph)
+    marker = {"pyramid_dcn_calls": pyramid_dcn_calls, "decode_nodes": decode_nodes, "max_candidates": max_candidates,
+              "plugin_namespace": PLUGIN_NAMESPACE, "plugin_version": PLUGIN_VERSION, "source": src.name}
+    for prop in model.metadata_props:
+        patched.metadata_props.add(key=prop.key, value=prop.value)
+    patched.metadata_props.add(key=PATCHED_METADATA_KEY, value=json.dumps(marker, sort_keys=True))
+    onnx.checker.check_model(patched, full_check=True)
+    _write(patched, dst)
+    return PatchReport(dst, pyramid_dcn_calls, decode_nodes, nodes_before, len(graph.nodes))

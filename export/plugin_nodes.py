@@ -1,0 +1,25 @@
+"""How a call of one of our TensorRT plugins is written in ONNX (trt_plugins/README.md, "ONNX nodes").
+
+TensorRT's ONNX parser imports a node it has no importer for through its fallback plugin
+importer: the creator is looked up by the node's `op_type` as plugin name, with the string
+attributes `plugin_version` (default "1") and `plugin_namespace` (default ""); every other
+attribute the creator lists becomes a plugin field (INT → INT32, FLOAT → FLOAT32, INTS → INT32s).
+The node's domain plays no part in that lookup (onnx/onnx-tensorrt `onnxOpImporters.cpp`,
+`FallbackPluginImporter`), so it is ours to choose: `lsnet`, like the namespace.
+"""
+from __future__ import annotations
+
+import onnx_graphsurgeon as gs
+
+PLUGIN_DOMAIN = "lsnet"
+PLUGIN_NAMESPACE = "lsnet"
+PLUGIN_VERSION = "1"
+PYRAMID_DCN_OP = "LSNetPyramidDCN"
+DECODE_OP = "LSNetDecode"
+
+
+def plugin_node(op: str, name: str, inputs: list[gs.Tensor], outputs: list[gs.Tensor],
+                attrs: dict | None = None) -> gs.Node:
+    """A node TensorRT's parser maps to plugin `op` of the lsnet library (DESIGN.md §4)."""
+    attrs = {**(attrs or {}), "plugin_namespace": PLUGIN_NAMESPACE, "plugin_version": PLUGIN_VERSION}
+    return gs.Node(op=op, name=name, domain=PLUGIN_DOMAIN, attrs=attrs, inputs=inputs, outputs=outputs)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sourced by demo.sh and test.sh: a virtual environment in .venv with lsnet-trt installed
+# (editable, with the train/export/test extras) and the plugin CPU twins built with CMake.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${LSNET_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "== creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+# shellcheck disable=SC1091
+source "$VENV/bin/activate"
+if ! python -c "import lsnet, torch, onnxruntime, pybind11" 2>/dev/null; then
+  echo "== installing lsnet-trt and its dependencies (torch comes from the local wheel cache where there is one)"
+  python -m pip install --quiet --upgrade pip
+  python -m pip install --quiet -e "$ROOT[dev]"
+fi
+
+# CPU twins of the TensorRT plugins (and, where nvcc is present, the CUDA kernels).
+BUILD="$ROOT/build"
+CMAKE_ARGS=(-S "$ROOT" -B "$BUILD" -DPython_EXECUTABLE="$(command -v python)")
+if [ -n "${LSNET_CUDA_ARCHS:-}" ]; then CMAKE_ARGS+=(-DCMAKE_CUDA_ARCHITECTURES="$LSNET_CUDA_ARCHS"); fi
+if [ "${LSNET_BUILD_CUDA:-}" = "OFF" ]; then CMAKE_ARGS+=(-DLSNET_BUILD_CUDA=OFF); fi
+if [ ! -f "$BUILD/CMakeCache.txt" ] || [ "${LSNET_REBUILD:-0}" = "1" ]; then
+  echo "== configuring the plugin build in $BUILD"
+  cmake "${CMAKE_ARGS[@]}" >/dev/null
+fi
+echo "== building the plugin CPU twins$(command -v nvcc >/dev/null && [ "${LSNET_BUILD_CUDA:-ON}" != OFF ] && echo ' and CUDA kernels')"
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null

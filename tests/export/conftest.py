@@ -1,0 +1,93 @@
+"""Exported test models, cached across test runs: one network export takes 1–3 minutes here.
+
+A model (a recipe of `model_recipes`, or a checkpoint file) goes through the real `export_onnx`;
+the portable ONNX is cached in pytest's cache folder (`.pytest_cache/d/lsnet-export-models/`)
+under a key of the recipe and `build_checkpoint` (or the checkpoint's bytes), the sources that
+shape an export and the exporter's package versions: any change exports afresh. The patch — the
+code under test — runs every session.
+"""
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from export_helpers import ExportedModel
+from model_recipes import RECIPES, build_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+# Everything an exported graph depends on besides the recipe.
+EXPORT_SOURCES = sorted([*REPO.glob("lsnet/model/*.py"), REPO / "lsnet/description.py", REPO / "lsnet/landmarks.py",
+                         REPO / "export/onnx_export.py", REPO / "export/decode_graph.py"])
+EXPORT_PACKAGES = ("torch", "onnx", "onnxscript", "onnxslim")
+
+
+def cache_key(model_source: bytes) -> str:
+    """Key of an export: what makes the checkpoint, the export code and the exporter's versions."""
+    digest = hashlib.sha256(model_source)
+    for source in EXPORT_SOURCES:
+        digest.update(source.read_bytes())
+    for package in EXPORT_PACKAGES:
+        digest.update(importlib.metadata.version(package).encode())
+    return digest.hexdigest()[:16]
+
+
+class ExportedModels:
+    """Checkpoint, cached portable ONNX and this session's patch of a model, made on first use:
+    `models[name]` for a recipe, `models.of_checkpoint(path)` for a checkpoint file."""
+
+    def __init__(self, cache: Path, patched_dir: Path):
+        self.cache, self.patched_dir, self.made = cache, patched_dir, {}
+
+    def __getitem__(self, name: str) -> ExportedModel:
+        recipe = RECIPES[name]
+        folder = self._folder(name, json.dumps(recipe, sort_keys=True).encode()
+                              + inspect.getsource(build_checkpoint).encode())
+        checkpoint = folder / "model.pt"
+        if not checkpoint.is_file():
+            build_checkpoint(checkpoint, recipe)
+        return self._exported(name, checkpoint, folder / "model.onnx", recipe.get("export", {}))
+
+    def of_checkpoint(self, checkpoint: Path) -> ExportedModel:
+        folder = self._folder(checkpoint.stem, checkpoint.read_bytes())
+        return self._exported(checkpoint.stem, checkpoint, folder / "model.onnx", {})
+
+    def _folder(self, name: str, model_source: bytes) -> Path:
+        """The model's cache folder; older exports of the same name are stale and go."""
+        folder = self.cache / f"{name}-{cache_key(model_source)}"
+        for stale in self.cache.glob(f"{name}-*"):
+            if stale != folder:
+                shutil.rmtree(stale)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _exported(self, name: str, checkpoint: Path, portable: Path, options: dict) -> ExportedModel:
+        from lsnet.export.onnx_export import export_onnx
+        from lsnet.export.patch import patch_onnx
+
+        if name not in self.made:
+            if not portable.is_file():  # export_onnx writes atomically: a file here is complete
+                export_onnx(checkpoint, portable, **options)
+            report = patch_onnx(portable, self.patched_dir / f"{name}.trt.onnx")
+            self.made[name] = ExportedModel(name, checkpoint, portable, report.out, report)
+        return self.made[name]
+
+
+@pytest.fixture(scope="session")
+def models(request, tmp_path_factory) -> ExportedModels:
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    folder = cache.mkdir("lsnet-export-models") if cache else tmp_path_factory.mktemp("export-models")
+    return ExportedModels(Path(folder), tmp_path_factory.mktemp("patched"))
+
+
+@pytest.fixture(scope="session")
+def twins():
+    from lsnet.errors import LSNetError
+    from lsnet.plugins import load_twins
+
+    try:
+        return load_twins()
+    except LSNetError as e:
+        pytest.skip(str(e))
