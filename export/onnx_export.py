@@ -24,13 +24,12 @@ import torch
 from torch import nn
 
 from lsnet import __version__
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import append_decode, level_tensor_names
 from lsnet.model.checkpoint import load_model
 
 MIN_OPSET = 19  # DeformConv; the dynamo exporter silently writes invalid models at 17/18 (TOOLCHAIN.md)
-EXPORT_INFO_KEY = "lsnet_export"
 
 
 class HeadMaps(nn.Module):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import onnx_graphsurgeon as gs
 
+from lsnet.plugins import DECODE_PLUGIN as DECODE_OP
+from lsnet.plugins import PLUGIN_NAMESPACE, PLUGIN_VERSION
+from lsnet.plugins import PYRAMID_DCN_PLUGIN as PYRAMID_DCN_OP
+
 PLUGIN_DOMAIN = "lsnet"
-PLUGIN_NAMESPACE = "lsnet"
-PLUGIN_VERSION = "1"
-PYRAMID_DCN_OP = "LSNetPyramidDCN"
-DECODE_OP = "LSNetDecode"
 
 
 def plugin_node(op: str, name: str, inputs: list[gs.Tensor], outputs: list[gs.Tensor],

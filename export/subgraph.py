@@ -52,7 +52,9 @@ def ancestors_nearest_first(tensor: gs.Tensor) -> Iterator[gs.Variable]:
     queue = deque([tensor])
     while queue:
         node = producer(queue.popleft())
-        for t in data_inputs(node) if node is not None else []:
+        if node is None:
+            continue
+        for t in data_inputs(node):
             if t.name not in seen and isinstance(t, gs.Variable):
                 seen.add(t.name)
                 yield t

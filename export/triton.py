@@ -87,13 +87,14 @@ def triton_readme(metadata: EngineMetadata, name: str) -> str:
     if metadata.plugin_library:
         text += ["## The plugin library", "",
                  "The plan contains LSNet plugin layers (LSNetPyramidDCN, LSNetDecode, namespace `lsnet`). "
-                 "tritonserver must have their creators registered before it loads the model, from a "
-                 "`liblsnet_trt_plugins.so` built on the serving machine (trt_plugins/README.md) — this plan was "
-                 f"built with {metadata.plugin_library} (SHA-256 {metadata.plugin_sha256}):", "",
-                 "    LD_PRELOAD=/path/to/liblsnet_trt_plugins.so tritonserver --model-repository=REPO", "",
-                 "or `--backend-config=tensorrt,plugins=/path/to/liblsnet_trt_plugins.so`. Both only load the "
-                 "library into the process: the creators are registered only by a library that registers them "
-                 "when loaded. See docs/tensorrt.md (\"Triton\") for whether this repository's library does.", ""]
+                 "tritonserver must have their creators registered before it loads the model. Preload the "
+                 "self-registering flavour of the plugin library, `liblsnet_trt_plugins_autoreg.so`, built on the "
+                 "serving machine with the same sources (trt_plugins/README.md) — this plan was built with "
+                 f"{metadata.plugin_library} (SHA-256 {metadata.plugin_sha256}):", "",
+                 "    LD_PRELOAD=/path/to/liblsnet_trt_plugins_autoreg.so tritonserver --model-repository=REPO", "",
+                 "or `--backend-config=tensorrt,plugins=/path/to/liblsnet_trt_plugins_autoreg.so`. (The plain "
+                 "`liblsnet_trt_plugins.so` registers only through `getCreators`, which tritonserver never calls.)",
+                 ""]
     else:
         text += ["## Plugins", "", "Built from the portable graph: only NVIDIA's own plugins, which tritonserver "
                  "registers itself. No LD_PRELOAD needed.", ""]

@@ -18,6 +18,12 @@ from types import ModuleType
 
 from lsnet.errors import LSNetError
 
+# The plugins' identity (DESIGN.md §4): what the library registers, what the patched ONNX names.
+PLUGIN_NAMESPACE = "lsnet"
+PLUGIN_VERSION = "1"
+PYRAMID_DCN_PLUGIN = "LSNetPyramidDCN"
+DECODE_PLUGIN = "LSNetDecode"
+
 TWINS_MODULE = "lsnet_twins"
 PLUGIN_LIBRARY = "liblsnet_trt_plugins.so"
 _REPO = Path(__file__).resolve().parent.parent

@@ -30,9 +30,13 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def describe(label_counts, frames: int, score: float) -> str:
+def frames_text(count: int) -> str:
+    return f"{count} frame{'s' * (count != 1)}"
+
+
+def detections_summary(label_counts, frames: int, score: float) -> str:
     found = ", ".join(f"{n} {name}" for name, n in label_counts.most_common()) or "none"
-    return f"detections with score ≥ {score:g} in {frames} frame{'s' * (frames != 1)}: {found}"
+    return f"detections with score ≥ {score:g} in {frames_text(frames)}: {found}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
                           log=log)
     outputs = ", ".join(map(str, result.outputs)) or "nothing"
     if not result.complete:
-        print(f"interrupted after {result.frames} frames: kept the partial output {outputs} "
+        print(f"interrupted after {frames_text(result.frames)}: kept the partial output {outputs} "
               "(valid, but not the whole source)", file=sys.stderr)
         return 130
     model_ms = result.stage_ms.get("model", 0.0)
-    print(f"wrote {outputs} ({result.frames} frames in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
+    print(f"wrote {outputs} ({frames_text(result.frames)} in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
           f"model {model_ms:.1f} ms per batch of {args.batch}, {detector.backend})")
-    print(describe(result.label_counts, result.frames, args.score))
+    print(detections_summary(result.label_counts, result.frames, args.score))
     print(f"next: lsnet bench {args.model}" + (f" --video {args.source}" if info.kind == "video" else "")
           + f"   |   lsnet eval {args.model} --data DIR")
     return 0

@@ -1,54 +1,25 @@
-"""COCO-format datasets for the three tasks: `CocoDetectionDataset`, `dataset_from_dir`, `load_coco`.
+"""COCO-format datasets for the three tasks: `CocoDetectionDataset`, `dataset_from_dir`.
 
 Targets are computed once per annotation at construction, in original-image pixels (spec §5);
 each item then resizes (and in training maybe flips) the image and its targets.
 """
 from __future__ import annotations
 
-import io
-import json
 import os
 from collections import Counter
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from lsnet.data import transforms
+from lsnet.data.annotations import load_coco
 from lsnet.data.targets import (Targets, contour_target, extreme_points, keypoint_target, mask_to_polygons,
                                 polygon_parts, rle_mask, segmentation_points, side_midpoints)
 from lsnet.errors import LSNetError
 from lsnet.landmarks import NUM_LANDMARKS, TASKS
-
-
-def load_coco(ann_file: str | os.PathLike) -> COCO:
-    """Read a COCO json quietly; a missing or malformed file is a one-line `LSNetError`."""
-    path = Path(ann_file)
-    if not path.is_file():
-        raise LSNetError(f"annotation file {path} does not exist")
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:
-        raise LSNetError(f"annotation file {path} is not valid JSON ({e})") from e
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
-            or not isinstance(data.get("categories"), list):
-        raise LSNetError(f"annotation file {path} is not COCO format (needs 'images' and 'categories' lists)")
-    data.setdefault("annotations", [])
-    for ann in data["annotations"]:
-        if isinstance(ann, dict):
-            ann.setdefault("iscrowd", 0)
-    coco = COCO()
-    coco.dataset = data
-    try:
-        with redirect_stdout(io.StringIO()):
-            coco.createIndex()
-    except (KeyError, TypeError) as e:
-        raise LSNetError(f"annotation file {path} is not COCO format (an entry lacks {e})") from e
-    return coco
 
 
 class CocoDetectionDataset(Dataset):

@@ -10,15 +10,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from lsnet.data import render
 from lsnet.errors import LSNetError
 from lsnet.landmarks import TASKS
-
-FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # what OpenCV can write without H.264 (TOOLCHAIN.md)
-
+from lsnet.runtime.sinks import VideoSink
 
 def _bounce(position: np.ndarray, velocity: np.ndarray, margin: float, frame_hw: tuple[int, int]) -> None:
     """Move one frame; reverse the velocity at `margin` from a frame edge (in place)."""
@@ -91,34 +88,23 @@ def write_video(path: str | os.PathLike, task: str, frames: int, fps: float = 25
     out = Path(path)
     if task not in TASKS:
         raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
-    if out.suffix.lower() not in FOURCC:
-        raise LSNetError(f"video file {out} must end in {' or '.join(FOURCC)}")
     if frames < 1 or fps <= 0 or min(size) < 32:
         raise LSNetError(f"need frames ≥ 1, fps > 0 and a size of at least 32×32, got {frames}, {fps}, {size}")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise LSNetError(f"cannot write {out}: {out.parent} is a file, not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LSNetError(f"cannot write {out}: {e.strerror or e}") from e
+    sink = VideoSink(out, fps)  # checks the suffix; writes NAME.partial.EXT, renamed when complete
     w, h = int(size[0]), int(size[1])
     rng = np.random.default_rng([seed, 2])  # split id 2: neither train nor val (lsnet.data.synth)
     background = render.add_noise(rng, render.random_background(rng, (h, w)), 3.0)
     movers = _movers(rng, task, background)
-    partial = out.with_name(f"{out.stem}.partial{out.suffix}")
-    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*FOURCC[out.suffix.lower()]), fps, (w, h))
-    if not writer.isOpened():
-        raise LSNetError(f"cannot write video {out} (OpenCV could not open {partial})")
     try:
         for t in range(frames):
             frame = background.copy()
             for mover in movers:
                 mover.draw_next(frame, t)
-            writer.write(frame)
+            sink.write(frame, f"frame {t}")
     except BaseException:
-        writer.release()
-        partial.unlink(missing_ok=True)
+        partial = sink.close(complete=False)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise
-    writer.release()
-    os.replace(partial, out)
+    sink.close(complete=True)
     return out

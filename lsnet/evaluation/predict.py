@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from lsnet.data.coco import load_coco
+from lsnet.data.annotations import load_coco
 from lsnet.errors import LSNetError
 
 PRIMARY_IOU_TYPE = {"bbox": "bbox", "segm": "segm", "pose": "keypoints"}

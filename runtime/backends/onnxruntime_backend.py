@@ -10,7 +10,7 @@ import json
 import numpy as np
 import onnxruntime as ort
 
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.detector import Detector
@@ -21,7 +21,6 @@ DEVICE_PROVIDERS = {
     "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
-EXPORT_INFO_KEY = "lsnet_export"  # what `lsnet export onnx` records: checkpoint name, batch, opset, …
 BACKEND_NAMES = {"CPUExecutionProvider": "onnxruntime", "CUDAExecutionProvider": "onnxruntime-cuda",
                  "TensorrtExecutionProvider": "onnxruntime-tensorrt"}
 

@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lsnet.errors import LSNetError
+from lsnet.plugins import DECODE_PLUGIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_PLUGIN
 
 MIN_TENSORRT_MAJOR = 10  # IPluginV3 and the tensor-address execution API
 NOT_INSTALLED = ("TensorRT is not installed here (pip install tensorrt from NVIDIA's index on x86-64, or JetPack on "
                  "Jetson); use the .onnx with ONNX Runtime instead")
-# The creators liblsnet_trt_plugins.so registers (trt_plugins/README.md; lsnet.export.plugin_nodes
-# writes the same names into the ONNX graph).
-PLUGIN_NAMESPACE = "lsnet"
-PLUGIN_VERSION = "1"
-PLUGIN_CREATORS = ("LSNetPyramidDCN", "LSNetDecode")
+# The creators liblsnet_trt_plugins.so registers (trt_plugins/README.md).
+PLUGIN_CREATORS = (PYRAMID_DCN_PLUGIN, DECODE_PLUGIN)
 
 
 def tensorrt_major(version: str) -> int:

@@ -26,7 +26,7 @@ def test_data_synth_writes_the_coco_layout_and_says_what_next(tmp_path, capsys):
      "error: image sizes must satisfy"),
     (["data", "video", "--task", "foo", "--out", "OUT/v.mp4"], "error: unknown task 'foo'"),
     (["data", "video", "--task", "bbox", "--out", "FILE/v.mp4"], "error: cannot write"),
-    (["data", "video", "--task", "bbox", "--out", "OUT/v.mkv"], "error: video file"),
+    (["data", "video", "--task", "bbox", "--out", "OUT/v.mkv"], "error: video output"),
 ])
 def test_bad_input_is_a_one_line_error(tmp_path, capsys, argv, message):
     (tmp_path / "FILE").write_text("a file, not a folder")

@@ -2,36 +2,19 @@
 
 A model (a recipe of `model_recipes`, or a checkpoint file) goes through the real `export_onnx`;
 the portable ONNX is cached in pytest's cache folder (`.pytest_cache/d/lsnet-export-models/`)
-under a key of the recipe and `build_checkpoint` (or the checkpoint's bytes), the sources that
-shape an export and the exporter's package versions: any change exports afresh. The patch — the
-code under test — runs every session.
+under `export_cache.cache_key` of the recipe and `build_checkpoint` (or the checkpoint's bytes):
+any change to them, to the export code or to the exporter's versions exports afresh. The patch —
+the code under test — runs every session.
 """
-import hashlib
-import importlib.metadata
 import inspect
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from export_cache import cache_key
 from export_helpers import ExportedModel
 from model_recipes import RECIPES, build_checkpoint
-
-REPO = Path(__file__).resolve().parents[2]
-# Everything an exported graph depends on besides the recipe.
-EXPORT_SOURCES = sorted([*REPO.glob("lsnet/model/*.py"), REPO / "lsnet/description.py", REPO / "lsnet/landmarks.py",
-                         REPO / "export/onnx_export.py", REPO / "export/decode_graph.py"])
-EXPORT_PACKAGES = ("torch", "onnx", "onnxscript", "onnxslim")
-
-
-def cache_key(model_source: bytes) -> str:
-    """Key of an export: what makes the checkpoint, the export code and the exporter's versions."""
-    digest = hashlib.sha256(model_source)
-    for source in EXPORT_SOURCES:
-        digest.update(source.read_bytes())
-    for package in EXPORT_PACKAGES:
-        digest.update(importlib.metadata.version(package).encode())
-    return digest.hexdigest()[:16]
 
 
 class ExportedModels:

@@ -15,7 +15,7 @@ def test_infer_on_an_image_writes_the_drawn_image_and_says_what_next(small_onnx,
     assert main(["infer", str(small_onnx), str(image), "--out", str(out), "--quiet"]) == 0
     assert cv2.imread(str(out)).shape == (60, 90, 3)
     stdout = capsys.readouterr().out
-    assert f"wrote {out} (1 frames" in stdout and "onnxruntime" in stdout
+    assert f"wrote {out} (1 frame in" in stdout and "onnxruntime" in stdout
     assert "detections with score ≥ 0.3 in 1 frame:" in stdout and "next: lsnet bench" in stdout
 
 

@@ -188,4 +188,4 @@ def test_ctrl_c_finishes_a_valid_partial_video_and_never_the_complete_name(small
     assert "interrupted after" in stderr and "out.partial.mp4" in stderr and "not the whole source" in stderr
     assert not out.exists()
     written = _frame_count(partial)
-    assert 0 < written < 1500 and f"interrupted after {written} frames" in stderr
+    assert 0 < written < 1500 and f"interrupted after {written} frame" in stderr

@@ -14,6 +14,7 @@ from engine_fixtures import REPO, fabricated_engine, fabricated_metadata, tensor
 
 from lsnet.cli import main
 from lsnet.errors import LSNetError
+from lsnet import plugins as lsnet_plugins
 from lsnet.export import plugin_nodes
 from lsnet.runtime import load
 from lsnet.runtime.backends import tensorrt_env
@@ -61,10 +62,17 @@ def test_tensorrt_and_pycuda_are_imported_lazily():
                     and "lsnet." not in line], source
 
 
-def test_plugin_names_match_the_ones_the_patch_writes():
+def test_plugin_identity_in_python_matches_the_cpp_creators():
+    """The names the patch writes and the runtime checks are the ones the C++ creators register."""
+    plugins_dir = Path(__file__).resolve().parents[2] / "trt_plugins"
+    constants = {}
+    for header in plugins_dir.rglob("*.h"):
+        for name, value in re.findall(r'constexpr char const\* (kPlugin\w+) = "([^"]+)"', header.read_text()):
+            constants.setdefault(name, set()).add(value)
+    assert constants["kPluginName"] == {lsnet_plugins.PYRAMID_DCN_PLUGIN, lsnet_plugins.DECODE_PLUGIN}
+    assert constants["kPluginNamespace"] == {lsnet_plugins.PLUGIN_NAMESPACE}
+    assert constants["kPluginVersion"] == {lsnet_plugins.PLUGIN_VERSION}
     assert set(tensorrt_env.PLUGIN_CREATORS) == {plugin_nodes.PYRAMID_DCN_OP, plugin_nodes.DECODE_OP}
-    assert (tensorrt_env.PLUGIN_NAMESPACE, tensorrt_env.PLUGIN_VERSION) == (plugin_nodes.PLUGIN_NAMESPACE,
-                                                                            plugin_nodes.PLUGIN_VERSION)
 
 
 def test_tensorrt_stubs_are_not_taken_for_tensorrt(monkeypatch):

@@ -78,7 +78,7 @@ def test_several_profiles_give_each_instance_its_own():
 
 def test_readme_says_how_to_load_the_plugin_library_and_which_tensorrt_to_run():
     text = triton_readme(fabricated_metadata(), "lsnet")
-    assert "LD_PRELOAD=/path/to/liblsnet_trt_plugins.so tritonserver --model-repository=REPO" in text
+    assert "LD_PRELOAD=/path/to/liblsnet_trt_plugins_autoreg.so tritonserver --model-repository=REPO" in text
     assert "--backend-config=tensorrt,plugins=" in text and "a" * 64 in text
     assert "TensorRT 10.3.0" in text and "compute capability 8.7" in text
     assert "lsnet export engine model.pt --out model.engine" in text
