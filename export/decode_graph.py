@@ -9,6 +9,10 @@ Every node and internal tensor is named `lsnet_decode/…`, and its inputs are t
 head maps named by `level_tensor_names`; `lsnet export patch` swaps exactly this subgraph for
 one `LSNetDecode` plugin node.
 
+Boxes are expected with x1 ≤ x2 and y1 ≤ y2, as a trained model gives: NonMaxSuppression
+normalises inverted corners, torchvision's NMS does not, so on inside-out boxes the two may keep
+different sets.
+
 Padded outputs: each kept (class, candidate) score is scattered into a zero [B, C, K_total]
 matrix; one TopK over its flattened rows gives the `max_detections` best in score order, and
 zero-score rows are padding (`num_dets` counts the rest).
@@ -18,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_graphsurgeon as gs
 
-PREFIX = "lsnet_decode/"
+from lsnet.description import DECODE_NODE_PREFIX
 
 
 def level_tensor_names(level: int, with_box_vectors: bool) -> list[str]:
@@ -35,14 +39,14 @@ class _Builder:
 
     def op(self, op: str, inputs: list, attrs: dict | None = None, dtype=None, outputs: int = 1):
         self.count += 1
-        name = f"{PREFIX}{op}_{self.count}"
+        name = f"{DECODE_NODE_PREFIX}{op}_{self.count}"
         outs = [gs.Variable(f"{name}:{i}", dtype=dtype) for i in range(outputs)]
         self.graph.layer(op=op, name=name, inputs=inputs, outputs=outs, attrs=attrs or {})
         return outs[0] if outputs == 1 else outs
 
     def const(self, value, dtype=np.int64) -> gs.Constant:
         self.count += 1
-        return gs.Constant(f"{PREFIX}const_{self.count}", np.asarray(value, dtype=dtype))
+        return gs.Constant(f"{DECODE_NODE_PREFIX}const_{self.count}", np.asarray(value, dtype=dtype))
 
     def dims(self, tensor, indices: list[int]) -> gs.Variable:
         """1-D int64 tensor of some of `tensor`'s dimensions."""
@@ -177,5 +181,5 @@ def append_decode(graph: gs.Graph, strides: list[int], *, num_landmarks: int, bo
     graph.outputs = []
     for name, (tensor, dtype, shape) in outputs.items():
         final = gs.Variable(name, dtype=dtype, shape=shape)
-        graph.layer(op="Identity", name=f"{PREFIX}output_{name}", inputs=[tensor], outputs=[final])
+        graph.layer(op="Identity", name=f"{DECODE_NODE_PREFIX}output_{name}", inputs=[tensor], outputs=[final])
         graph.outputs.append(final)

@@ -30,13 +30,12 @@ import numpy as np
 import onnx
 
 from lsnet import __version__
-from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.engine_profiles import ShapeProfile, engine_profile
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
 
 PRECISIONS = ("fp32", "fp16", "int8")
-PATCHED_METADATA_KEY = "lsnet_patched"  # lsnet.export.patch writes it; imported lazily there (onnx-graphsurgeon)
 
 
 @dataclass

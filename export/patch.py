@@ -16,13 +16,12 @@ import onnx
 import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
 
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.patch_decode import DEFAULT_MAX_CANDIDATES, replace_decode
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls, replace_pyramid_dcn_calls
 from lsnet.export.plugin_nodes import (DECODE_OP, PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_OP)
 
-PATCHED_METADATA_KEY = "lsnet_patched"
 CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (spec §2.5)
 
 

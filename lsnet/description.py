@@ -16,6 +16,8 @@ from lsnet.landmarks import NUM_LANDMARKS, TASKS
 FORMAT_VERSION = 1
 ONNX_METADATA_KEY = "lsnet_description"
 EXPORT_INFO_KEY = "lsnet_export"  # ONNX metadata: what `lsnet export onnx` recorded (checkpoint, batch, opset)
+DECODE_NODE_PREFIX = "lsnet_decode/"  # ONNX: names of the decode + NMS nodes `lsnet export onnx` appends
+PATCHED_METADATA_KEY = "lsnet_patched"  # ONNX metadata: present once `lsnet export patch` put plugin nodes in
 
 # How a detection's box is made from the decoded vectors (spec §8.1):
 #   extreme_points  – x of the left, y of the top, x of the right, y of the bottom landmark (bbox)

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lsnet.description import DECODE_NODE_PREFIX
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.detector import Detector
 from lsnet.runtime.pipeline import run_pipeline
@@ -45,9 +46,6 @@ def latency_summary(samples: list[dict], batch: int) -> dict:
             out[f"{stage}_ms"] = float(np.median([s[stage] for s in samples]) * 1000)
     out["model_fps"] = batch * 1000 / out["model_ms"]
     return out
-
-
-DECODE_NODE_PREFIX = "lsnet_decode/"  # how `lsnet export onnx` names its decode + NMS nodes
 
 
 def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float | None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by demo.sh and test.sh: a virtual environment in .venv with lsnet-trt installed
-# (editable, with the train/export/test extras) and the plugin CPU twins built with CMake.
+# (editable, with the train/export/test extras); with LSNET_BUILD_PLUGINS=1 also the plugin CPU
+# twins (and, where nvcc is present, the CUDA kernels) built with CMake.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${LSNET_VENV:-$ROOT/.venv}"
@@ -18,14 +19,18 @@ if ! python -c "import lsnet, torch, onnxruntime, pybind11" 2>/dev/null; then
   python -m pip install --quiet -e "$ROOT[dev]"
 fi
 
+[ "${LSNET_BUILD_PLUGINS:-0}" = "1" ] || return 0
+
 # CPU twins of the TensorRT plugins (and, where nvcc is present, the CUDA kernels).
 BUILD="$ROOT/build"
 CMAKE_ARGS=(-S "$ROOT" -B "$BUILD" -DPython_EXECUTABLE="$(command -v python)")
 if [ -n "${LSNET_CUDA_ARCHS:-}" ]; then CMAKE_ARGS+=(-DCMAKE_CUDA_ARCHITECTURES="$LSNET_CUDA_ARCHS"); fi
 if [ "${LSNET_BUILD_CUDA:-}" = "OFF" ]; then CMAKE_ARGS+=(-DLSNET_BUILD_CUDA=OFF); fi
+mkdir -p "$BUILD"
+quietly() { "$@" > "$BUILD/last-step.log" 2>&1 || { tail -n 40 "$BUILD/last-step.log"; echo "failed: $*"; exit 1; }; }
 if [ ! -f "$BUILD/CMakeCache.txt" ] || [ "${LSNET_REBUILD:-0}" = "1" ]; then
   echo "== configuring the plugin build in $BUILD"
-  cmake "${CMAKE_ARGS[@]}" >/dev/null
+  quietly cmake "${CMAKE_ARGS[@]}"
 fi
 echo "== building the plugin CPU twins$(command -v nvcc >/dev/null && [ "${LSNET_BUILD_CUDA:-ON}" != OFF ] && echo ' and CUDA kernels')"
-cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+quietly cmake --build "$BUILD" -j"$(nproc)"

@@ -3,7 +3,9 @@
 # Extra arguments go to pytest, e.g. scripts/test.sh -k cross_iou
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export LSNET_BUILD_PLUGINS=1
 # shellcheck disable=SC1091
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
+export LSNET_REQUIRE_TWINS=1  # built just above: a missing twin module must fail, not skip
 python -m pytest "$@"

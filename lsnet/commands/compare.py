@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lsnet.commands.runtime_options import add_backend_options, backend_options
+from lsnet.description import PATCHED_METADATA_KEY
 from lsnet.errors import LSNetError
 from lsnet.runtime.detector import Detector
 
@@ -71,7 +72,7 @@ def is_patched_onnx(path: Path) -> bool:
         return False
     import onnx
 
-    return any(p.key == "lsnet_patched" for p in onnx.load(path, load_external_data=False).metadata_props)
+    return any(p.key == PATCHED_METADATA_KEY for p in onnx.load(path, load_external_data=False).metadata_props)
 
 
 def load_model(path: Path, options: dict) -> Detector:

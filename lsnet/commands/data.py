@@ -29,9 +29,9 @@ def add_parser(subparsers) -> None:
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--train", type=int, default=1500, metavar="N", help="training images (default 1500)")
     synth.add_argument("--val", type=int, default=200, metavar="N", help="validation images (default 200)")
-    synth.add_argument("--min-size", type=int, default=224, metavar="PX",
-                       help="smallest image side (default 224); each side is uniform in [min, max]")
-    synth.add_argument("--max-size", type=int, default=320, metavar="PX", help="largest image side (default 320)")
+    synth.add_argument("--min-size", type=int, default=160, metavar="PX",
+                       help="smallest image side (default 160); each side is uniform in [min, max]")
+    synth.add_argument("--max-size", type=int, default=224, metavar="PX", help="largest image side (default 224)")
     synth.add_argument("--max-objects", type=int, default=None, metavar="N",
                        help="most objects per image (default 6; pose 4 persons)")
     synth.set_defaults(run=run_synth)

@@ -1,6 +1,6 @@
-"""`lsnet export onnx|patch|engine|triton` (DESIGN.md §2): a checkpoint to portable ONNX, portable
-ONNX to plugin ONNX, either (or the checkpoint) to a TensorRT engine, an engine to a Triton model
-repository.
+"""`lsnet export onnx|patch|engine|triton|checkpoint` (DESIGN.md §2): a checkpoint to portable ONNX,
+portable ONNX to plugin ONNX, either (or the checkpoint) to a TensorRT engine, an engine to a Triton
+model repository; and a training checkpoint to a small deploy checkpoint.
 
 Each subcommand is one `_add_<name>(sub)` that builds its parser and one `run_<name>(args)` that
 calls its module in `lsnet.export` (heavy imports inside).
@@ -104,14 +104,28 @@ def _add_triton(sub) -> None:
     p.set_defaults(run=run_triton)
 
 
-SUBCOMMANDS = (_add_onnx, _add_patch, _add_engine, _add_triton)
+def _add_checkpoint(sub) -> None:
+    p = sub.add_parser(
+        "checkpoint", help="training checkpoint → deploy checkpoint (weights + description, no training state)",
+        description="Write the weights, model config and description of CKPT without the optimiser and training "
+                    "state; --half stores the weights as float16 (half the size; loading casts them back to "
+                    "float32). The models in models/ were written this way.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt), e.g. a run's best.pt")
+    p.add_argument("--out", metavar="F", required=True, help="deploy checkpoint to write")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    p.set_defaults(run=run_checkpoint)
+
+
+SUBCOMMANDS = (_add_onnx, _add_patch, _add_engine, _add_triton, _add_checkpoint)
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("export", help="export to ONNX, patch for TensorRT, build engines, serve on Triton",
                                    description="Export a model for deployment: `onnx` writes the portable ONNX, "
                                                "`patch` swaps its subgraphs for the TensorRT plugins, `engine` "
-                                               "builds a TensorRT engine, `triton` a Triton model repository.")
+                                               "builds a TensorRT engine, `triton` a Triton model repository, "
+                                               "`checkpoint` a small deploy checkpoint.")
     sub = parser.add_subparsers(dest="export_command", metavar="COMMAND", required=True)
     for add in SUBCOMMANDS:
         add(sub)
@@ -185,4 +199,15 @@ def run_triton(args: argparse.Namespace) -> int:
                                     args.max_queue_delay_us)
     print(f"wrote {model}/config.pbtxt, {model}/1/model.plan, {model}/description.json, {model}/README.md")
     print(f"next: tritonserver --model-repository={Path(args.repo)} (read {model}/README.md about the plugin library)")
+    return 0
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    from lsnet.model.checkpoint import load_model, save_checkpoint
+
+    model, description = load_model(args.checkpoint)
+    out = Path(args.out)
+    save_checkpoint(out, model, description, half=args.half)
+    print(f"wrote {out} ({_size_mb(out)}{', float16 weights' if args.half else ''})")
+    print(f"next: lsnet eval {out} --data DIR   |   lsnet export onnx {out} --out {out.with_suffix('.onnx')}")
     return 0

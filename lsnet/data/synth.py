@@ -36,6 +36,7 @@ MIN_VISIBLE_PIXELS = 24
 MIN_VISIBLE_FRACTION = {"shape": 0.5, "person": 0.3}  # of the drawn object not hidden by later ones
 OBJECT_SIZE = (20.0, 160.0)  # px across (log-uniform), capped by the image
 PERSON_HEIGHT = (60.0, 220.0)
+DEFAULT_SIZE_RANGE = (160, 224)  # image sides: small enough to train the committed models on a CPU
 DEFAULT_MAX_OBJECTS = {"bbox": 6, "segm": 6, "pose": 4}
 NOISE_SIGMA = (2.0, 6.0)
 
@@ -235,7 +236,7 @@ def scene(task: str, seed: int, split: str, index: int, size_range: tuple[int, i
 
 
 def write_dataset(out_dir: str | os.PathLike, task: str, seed: int = 0, counts: dict[str, int] | None = None,
-                  size_range: tuple[int, int] = (224, 320), max_objects: int | None = None,
+                  size_range: tuple[int, int] = DEFAULT_SIZE_RANGE, max_objects: int | None = None,
                   progress: bool = False) -> dict[str, tuple[int, int]]:
     """Write `out_dir/annotations/{split}.json` and `out_dir/{split}/*.jpg` (JPEG quality 95).
 

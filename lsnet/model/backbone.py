@@ -19,7 +19,10 @@ class ResNetBackbone(ResNet):
     def __init__(self, depth: int = 50, groups: int = 1, width_per_group: int = 64, frozen_stages: int = 1,
                  norm_eval: bool = True, pretrained: str = ""):
         block, layers = _LAYERS[depth]
-        super().__init__(block, layers, groups=groups, width_per_group=width_per_group)
+        # Without pretrained weights, each residual block starts as the identity (its last BN
+        # scale zero): the usual way to train ResNets from scratch (Goyal et al., 2017).
+        super().__init__(block, layers, groups=groups, width_per_group=width_per_group,
+                         zero_init_residual=not pretrained)
         del self.fc, self.avgpool
         self.out_channels = [128 * block.expansion, 256 * block.expansion, 512 * block.expansion]
         self.frozen_stages = frozen_stages

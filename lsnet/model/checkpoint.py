@@ -90,3 +90,26 @@ def load_model(path: str | Path):
     ckpt = read_checkpoint(path)
     model = build_model(ckpt, path)
     return model.eval(), ModelDescription.from_dict(ckpt["description"])
+
+
+TASK_BRANCHES = ("bbox", "segm", "pose")
+
+
+def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int, list[str]]:
+    """Initialise `model` from another lsnet checkpoint (mmdet's `load_from`): every weight whose
+    shape match is copied, e.g. backbone, FPN and towers of a bbox model into a segm or pose model
+    (a layer of the other task's landmark branch counts as the same name); layers of other shapes,
+    such as the landmark outputs, keep their init. Returns (copied, names left as they were)."""
+    source = read_checkpoint(path)["model"]
+    state = model.state_dict()
+    matching = {}
+    for key, target in state.items():
+        # the landmark branch's layers are named by task (bbox_convs, segm_convs, pose_convs …)
+        for name in (key, *(key.replace(task, other) for task in TASK_BRANCHES for other in TASK_BRANCHES)):
+            if name in source and source[name].shape == target.shape:
+                matching[key] = source[name].to(target.dtype)
+                break
+    if not matching:
+        raise LSNetError(f"load_from {path}: no weight matches this model (another backbone depth or width?)")
+    model.load_state_dict(matching, strict=False)
+    return len(matching), sorted(k for k in state if k not in matching)

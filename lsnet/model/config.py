@@ -45,7 +45,7 @@ class ModelConfig:
             (self.num_classes >= 1, "num_classes must be ≥ 1"),
             (self.head_channels % self.gn_groups == 0 and self.fpn_channels % self.gn_groups == 0,
              f"fpn_channels and head_channels must be divisible by gn_groups ({self.gn_groups})"),
-            (len(self.strides) >= 3, "the pyramid DCN needs at least 3 FPN levels"),
+            (len(self.strides) == 5, "strides must be the 5 strides of P3–P7 (the FPN builds those levels)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -20,7 +20,12 @@ def plot_curves(history: list[dict], evals: list[dict], path: str | Path, metric
         ax_loss.legend(fontsize=8)
         ax_loss.set_title("training losses")
     if evals:
-        ax_ap.plot([e["epoch"] for e in evals], [e["AP"] for e in evals], marker="o")
+        epochs = [e["epoch"] for e in evals]
+        ax_ap.plot(epochs, [e["AP"] for e in evals], marker="o")
+        for epoch, e in zip(epochs, evals):
+            ax_ap.annotate(f"{e['AP']:.3f}", (epoch, e["AP"]), textcoords="offset points", xytext=(0, 6),
+                           ha="center", fontsize=8)
+        ax_ap.set_xlim(0, max(epochs) + 0.5)
         ax_ap.set_xlabel("epoch")
         ax_ap.set_ylim(0, 1)
         ax_ap.grid(alpha=0.3)

@@ -45,7 +45,7 @@ def test_shapes_dataset_is_coco_with_visible_polygons_and_a_few_crowds(segm_val)
     data = json.loads((segm_val / "annotations" / "val.json").read_text())
     assert [c["name"] for c in data["categories"]] == ["ellipse", "triangle", "rectangle", "star", "cross"]
     sizes = {(im["width"], im["height"]) for im in data["images"]}
-    assert all(224 <= w <= 320 and 224 <= h <= 320 for w, h in sizes) and len(sizes) > 30
+    assert all(160 <= w <= 224 and 160 <= h <= 224 for w, h in sizes) and len(sizes) > 30
     image = cv2.imread(str(segm_val / "val" / data["images"][0]["file_name"]))
     assert image.shape == (data["images"][0]["height"], data["images"][0]["width"], 3)
     crowds = [a for a in data["annotations"] if a["iscrowd"]]

@@ -33,9 +33,11 @@ class ExportedModels:
             build_checkpoint(checkpoint, recipe)
         return self._exported(name, checkpoint, folder / "model.onnx", recipe.get("export", {}))
 
-    def of_checkpoint(self, checkpoint: Path) -> ExportedModel:
-        folder = self._folder(checkpoint.stem, checkpoint.read_bytes())
-        return self._exported(checkpoint.stem, checkpoint, folder / "model.onnx", {})
+    def of_checkpoint(self, checkpoint: Path, **export_options) -> ExportedModel:
+        """`export_options` go to `export_onnx` (e.g. dynamic=True, batch=2, imgsz=(H, W))."""
+        name = checkpoint.stem + "".join(f"-{k}{v}" for k, v in sorted(export_options.items())).replace(" ", "")
+        folder = self._folder(name, checkpoint.read_bytes())
+        return self._exported(name, checkpoint, folder / "model.onnx", export_options)
 
     def _folder(self, name: str, model_source: bytes) -> Path:
         """The model's cache folder; older exports of the same name are stale and go."""
@@ -63,14 +65,3 @@ def models(request, tmp_path_factory) -> ExportedModels:
     cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
     folder = cache.mkdir("lsnet-export-models") if cache else tmp_path_factory.mktemp("export-models")
     return ExportedModels(Path(folder), tmp_path_factory.mktemp("patched"))
-
-
-@pytest.fixture(scope="session")
-def twins():
-    from lsnet.errors import LSNetError
-    from lsnet.plugins import load_twins
-
-    try:
-        return load_twins()
-    except LSNetError as e:
-        pytest.skip(str(e))

@@ -6,7 +6,7 @@ import onnx
 import pytest
 from export_helpers import assert_same_detections, run_portable, run_pytorch
 
-from lsnet.data.synth import scene
+from lsnet.data.synth import DEFAULT_SIZE_RANGE, scene
 from lsnet.description import ONNX_METADATA_KEY, ModelDescription
 from lsnet.export.reference_ops import run_patched
 from lsnet.runtime.preprocess import preprocess
@@ -24,7 +24,8 @@ def committed(models):
 def test_committed_model_patched_graph_detects_what_portable_graph_and_pytorch_detect(committed, twins):
     description = ModelDescription.from_json(
         {p.key: p.value for p in onnx.load(committed.portable).metadata_props}[ONNX_METADATA_KEY])
-    images = [scene("bbox", seed=0, split="val", index=i, size_range=(224, 320), max_objects=6)[0] for i in range(3)]
+    images = [scene("bbox", seed=0, split="val", index=i, size_range=DEFAULT_SIZE_RANGE, max_objects=6)[0]
+              for i in range(3)]
     for image in images:  # the static export takes one image per call
         batch, _ = preprocess([image], description)
         patched = run_patched(committed.patched, {"images": batch})

@@ -8,7 +8,7 @@ from export_helpers import assert_same_detections, random_images, run_portable
 
 from lsnet.cli import main
 from lsnet.description import ONNX_METADATA_KEY, ModelDescription
-from lsnet.export.patch import PATCHED_METADATA_KEY
+from lsnet.description import PATCHED_METADATA_KEY
 from lsnet.export.reference_ops import run_patched
 
 
@@ -130,3 +130,23 @@ def test_export_help_names_each_subcommand(verb, capsys):
     assert exit_.value.code == 0
     assert "--out" in capsys.readouterr().out
 
+
+
+def test_export_checkpoint_drops_the_training_state_and_halves_the_weights(tmp_path, capsys):
+    import torch
+
+    from lsnet.description import ModelDescription
+    from lsnet.model.checkpoint import read_checkpoint, save_checkpoint
+    from lsnet.model.config import ModelConfig
+    from lsnet.model.lsnet import LSNet
+
+    model = LSNet(ModelConfig(num_classes=2, depth=10, fpn_channels=16, head_channels=16, gn_groups=4,
+                              stacked_convs=1, tower="norm"))
+    description = ModelDescription(task="bbox", class_names=["a", "b"], input_size=(64, 64))
+    save_checkpoint(tmp_path / "best.pt", model, description, train_state={"iteration": 7, "optimizer": {}})
+    assert main(["export", "checkpoint", str(tmp_path / "best.pt"), "--out", str(tmp_path / "deploy.pt"),
+                 "--half"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    deploy = read_checkpoint(tmp_path / "deploy.pt")
+    assert "train" not in deploy and deploy["description"] == description.to_dict()
+    assert all(v.dtype == torch.float16 for v in deploy["model"].values() if v.is_floating_point())

@@ -4,7 +4,7 @@ import torch
 
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
-from lsnet.model.checkpoint import load_model, read_checkpoint, save_checkpoint
+from lsnet.model.checkpoint import load_matching_weights, load_model, read_checkpoint, save_checkpoint
 from lsnet.model.config import ModelConfig
 from lsnet.model.lsnet import LSNet
 
@@ -79,3 +79,20 @@ def test_half_precision_deploy_checkpoint_is_smaller_and_loads_as_float32(model,
         got = loaded.state_dict()[key]
         assert got.dtype == value.dtype
         torch.testing.assert_close(got, value.half().to(value.dtype), rtol=0, atol=0)
+
+
+def test_load_from_copies_every_weight_of_matching_shape_across_tasks(model, tmp_path):
+    """A bbox model initialises a segm model: backbone, FPN, classifier and the landmark tower
+    (bbox_convs → segm_convs); only the 36-point output layers, of other shapes, keep their init."""
+    save_checkpoint(tmp_path / "bbox.pt", model, DESCRIPTION)
+    segm = LSNet(ModelConfig(task="segm", num_classes=2, depth=10, fpn_channels=16, head_channels=16, gn_groups=4,
+                             stacked_convs=1, tower="norm"))
+    before = {k: v.clone() for k, v in segm.state_dict().items()}
+    copied, kept = load_matching_weights(segm, tmp_path / "bbox.pt")
+    source, after = model.state_dict(), segm.state_dict()
+    assert kept == ["head.pts_segm_init_out.bias", "head.pts_segm_init_out.weight",
+                    "head.pts_segm_refine_out.bias", "head.pts_segm_refine_out.weight"]
+    assert copied == len(after) - len(kept)
+    assert torch.equal(after["backbone.conv1.weight"], source["backbone.conv1.weight"])
+    assert torch.equal(after["head.segm_convs.0.conv.weight"], source["head.bbox_convs.0.conv.weight"])
+    assert all(torch.equal(after[k], before[k]) for k in kept)

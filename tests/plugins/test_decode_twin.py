@@ -3,14 +3,16 @@
 The twin runs the CUDA kernels' own element steps (decode_steps.cuh) in loops, so these tests pin
 the plugin's decoding, top-k, candidate order and class-wise NMS (spec §8) without a GPU.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from lsnet.description import BOX_SOURCES
 from lsnet.model import vectors
 from lsnet.model.decode import LevelOutputs, decode
 
-BOX_SOURCES = ("extreme_points", "landmark_extent", "side_midpoints")
 STRIDES = [8, 16, 32, 64, 128]
 LEVEL_SIZES = [(32, 40), (16, 20), (8, 10), (4, 5), (2, 3)]  # a 256×320 canvas
 CLASSES = 3
@@ -191,3 +193,29 @@ def test_exact_score_ties_resolve_by_location_then_class_index(twins):
     np.testing.assert_array_equal(top_two["boxes"][0, :2, 0], [0.0, 6.0])  # locations 0 then 1 (x1 = 8x − 2, ≥ 0)
     two_classes = twins.decode(one_level(np.zeros((2, 1, 3)), vectors), pre_nms_top_k=1, **common)
     np.testing.assert_array_equal(two_classes["labels"][0, :2], [0, 1])  # one location, class 0 then 1
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "models" / "lsnet_bbox_r10_synth.pt"
+
+
+@pytest.mark.skipif(not COMMITTED.is_file(), reason=f"{COMMITTED.name} is not in models/ yet")
+def test_twin_equals_reference_decode_on_the_committed_models_head_outputs(twins):
+    """Real head outputs of the trained model on synthetic val images (issue #4, done-when 3)."""
+    from lsnet.data.synth import DEFAULT_SIZE_RANGE, scene
+    from lsnet.model.checkpoint import load_model
+    from lsnet.runtime.preprocess import preprocess
+
+    model, description = load_model(COMMITTED)
+    images = [scene("bbox", seed=0, split="val", index=i, size_range=DEFAULT_SIZE_RANGE, max_objects=6)[0]
+              for i in range(4)]
+    batch, _ = preprocess(images, description)
+    with torch.no_grad():
+        levels = model.level_outputs(model(torch.from_numpy(batch)))
+    d = description
+    ref = decode(levels, list(d.strides), batch.shape[-2:], num_landmarks=d.num_landmarks, box_source=d.box_source,
+                 pre_nms_top_k=d.pre_nms_top_k, score_threshold=d.score_threshold,
+                 nms_iou_threshold=d.nms_iou_threshold, max_detections=d.max_detections)
+    ours = twins.decode(plugin_inputs(levels), d.num_landmarks, list(d.strides), BOX_SOURCES.index(d.box_source),
+                        d.pre_nms_top_k, d.score_threshold, d.nms_iou_threshold, d.max_detections, 4096)
+    assert (ref["num_dets"] > 0).all()
+    assert_same_detections(ours, {k: v.numpy() for k, v in ref.items()})

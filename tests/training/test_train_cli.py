@@ -83,3 +83,12 @@ def test_a_second_run_into_the_same_folder_refuses_instead_of_overwriting(train,
     assert main(["train", *tiny_train, f"data={tiny_bbox_data}", f"out={tmp_path / 'run'}"]) == 2
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
+
+
+def test_load_from_starts_a_run_from_another_models_weights(train, tiny_train, tiny_bbox_data, tmp_path, capsys):
+    train(tiny_bbox_data, tmp_path / "first", "max_iters=1")
+    train(tiny_bbox_data, tmp_path / "second", "max_iters=1", f"load_from={tmp_path / 'first' / 'last.pt'}")
+    assert "weights copied, 0 left at their init" in capsys.readouterr().out
+    assert main(["train", *tiny_train, f"data={tiny_bbox_data}", f"out={tmp_path / 'third'}",
+                 "load_from=missing.pt"]) == 2
+    assert capsys.readouterr().err.startswith("error: checkpoint missing.pt not found")
