@@ -97,7 +97,7 @@ TASK_BRANCHES = ("bbox", "segm", "pose")
 
 def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int, list[str]]:
     """Initialise `model` from another lsnet checkpoint (mmdet's `load_from`): every weight whose
-    shape match is copied, e.g. backbone, FPN and towers of a bbox model into a segm or pose model
+    name and shape match is copied, e.g. backbone, FPN and towers of a bbox model into a segm or pose model
     (a layer of the other task's landmark branch counts as the same name); layers of other shapes,
     such as the landmark outputs, keep their init. Returns (copied, names left as they were)."""
     source = read_checkpoint(path)["model"]
