@@ -1,6 +1,7 @@
 """The committed models on ONNX Runtime equal PyTorch (issues #3, #6): raw head maps to 1e-4, COCO AP
-to 0.005 on the synthetic val split of each task, and static and dynamic exports at two sizes and
-batches; and each reaches the AP the README reports."""
+to 0.005 on the synthetic val split of each task, and static exports at two sizes and batches; and each
+reaches the AP the README reports. (Dynamic exports at two sizes and batches 1 and 2: test_patch.py, on
+a small model — a dynamic export of this one takes two minutes.)"""
 from pathlib import Path
 
 import numpy as np
@@ -84,16 +85,12 @@ def test_onnx_runtime_ap_is_within_0005_of_pytorch_ap(models, val_sets, task):
     assert ap_torch >= required_ap
 
 
-@pytest.mark.parametrize("options,canvases", [
-    ({}, [None]),  # static, the description's input size, batch 1
-    ({"imgsz": (160, 224), "batch": 2}, [(160, 224)]),  # static, another size, batch 2
-    ({"dynamic": True}, [(192, 192), (128, 256)]),  # dynamic: two sizes, batches 1 and 2
+@pytest.mark.parametrize("options,canvas", [
+    ({}, None),  # the description's input size, batch 1
+    ({"imgsz": (160, 224), "batch": 2}, (160, 224)),  # another size, batch 2
 ])
-def test_static_and_dynamic_exports_equal_pytorch(models, val_images, options, canvases):
+def test_static_exports_equal_pytorch(models, val_images, options, canvas):
     exported = models.of_checkpoint(committed("bbox"), **options)
     _, description = load_model(COMMITTED)
-    batches = [options["batch"]] if "batch" in options else ([1, 2] if options.get("dynamic") else [1])
-    for canvas in canvases:
-        for batch in batches:
-            images, _ = preprocess(val_images[:batch], description, canvas)
-            assert_same_detections(run_portable(exported.portable, images), run_pytorch(COMMITTED, images))
+    images, _ = preprocess(val_images[:options.get("batch", 1)], description, canvas)
+    assert_same_detections(run_portable(exported.portable, images), run_pytorch(COMMITTED, images))

@@ -32,7 +32,7 @@ def small_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_onnx(small_checkpoint, request) -> Path:
+def small_onnx(small_checkpoint, request, tmp_path_factory) -> Path:
     """`small_checkpoint` through the real `export_onnx` (static 1×3×128×128), next to it as bench expects.
 
     The export is kept in pytest's cache between runs (`export_cache`); this file, which makes
@@ -40,7 +40,9 @@ def small_onnx(small_checkpoint, request) -> Path:
     """
     from lsnet.export.onnx_export import export_onnx
 
-    cache = Path(request.config.cache.mkdir("lsnet-runtime-small-onnx"))
+    pytest_cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    cache = Path(pytest_cache.mkdir("lsnet-runtime-small-onnx") if pytest_cache
+                 else tmp_path_factory.mktemp("runtime-small-onnx"))
     cached = cache / f"{cache_key(Path(__file__).read_bytes())}.onnx"
     if not cached.exists():
         for stale in cache.glob("*.onnx"):
