@@ -23,10 +23,12 @@ from lsnet.evaluation.predict import predict_coco
 from lsnet.landmarks import COCO_KEYPOINT_NAMES
 from lsnet.runtime import load
 
+OKS_SIGMAS = Params(iouType="keypoints").kpt_oks_sigmas  # COCO's per-keypoint σ, in COCO order
+
 
 def keypoint_similarities(gt: list[dict], detections) -> np.ndarray:
     """[persons, 17] similarity of each labelled keypoint to the best-OKS detection (NaN: unlabelled)."""
-    variances = (2 * Params(iouType="keypoints").kpt_oks_sigmas) ** 2
+    variances = (2 * OKS_SIGMAS) ** 2
     rows = []
     for person in gt:
         keypoints = np.asarray(person["keypoints"], np.float64).reshape(17, 3)
@@ -63,13 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     similarity = np.concatenate([keypoint_similarities(coco.loadAnns(coco.getAnnIds(imgIds=i)), det)
                                  for i, det in results.items()])
     error = np.sqrt(-2 * np.log(np.clip(similarity, 1e-12, 1)))  # d / (√area · 2σ)
-    sigmas = Params(iouType="keypoints").kpt_oks_sigmas
-    allowed = np.sqrt(-2 * np.log(0.75)) * 2 * sigmas
+    allowed = np.sqrt(-2 * np.log(0.75)) * 2 * OKS_SIGMAS
     print(f"{len(similarity)} persons of {args.split}; per keypoint, over the persons where it is labelled:")
     print(f"{'keypoint':<15} {'similarity':>10} {'median error / √area':>21} {'allowed at 0.75':>16}")
     for k, name in enumerate(COCO_KEYPOINT_NAMES):
         print(f"{name:<15} {np.nanmean(similarity[:, k]):>10.3f} "
-              f"{np.nanmedian(error[:, k]) * 2 * sigmas[k]:>21.3f} {allowed[k]:>16.3f}")
+              f"{np.nanmedian(error[:, k]) * 2 * OKS_SIGMAS[k]:>21.3f} {allowed[k]:>16.3f}")
     return 0
 
 

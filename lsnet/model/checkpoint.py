@@ -17,6 +17,7 @@ import torch
 
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
+from lsnet.landmarks import TASKS
 from lsnet.model.config import ModelConfig
 
 FORMAT = "lsnet-checkpoint"
@@ -92,8 +93,6 @@ def load_model(path: str | Path):
     return model.eval(), ModelDescription.from_dict(ckpt["description"])
 
 
-TASK_BRANCHES = ("bbox", "segm", "pose")
-
 
 def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int, list[str]]:
     """Initialise `model` from another lsnet checkpoint (mmdet's `load_from`): every weight whose
@@ -105,7 +104,7 @@ def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int
     matching = {}
     for key, target in state.items():
         # the landmark branch's layers are named by task (bbox_convs, segm_convs, pose_convs …)
-        for name in (key, *(key.replace(task, other) for task in TASK_BRANCHES for other in TASK_BRANCHES)):
+        for name in (key, *(key.replace(task, other) for task in TASKS for other in TASKS)):
             if name in source and source[name].shape == target.shape:
                 matching[key] = source[name].to(target.dtype)
                 break

@@ -7,8 +7,7 @@ import pytest
 from export_helpers import assert_same_detections, random_images, run_portable
 
 from lsnet.cli import main
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
-from lsnet.description import PATCHED_METADATA_KEY
+from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.export.reference_ops import run_patched
 
 
@@ -131,11 +130,9 @@ def test_export_help_names_each_subcommand(verb, capsys):
     assert "--out" in capsys.readouterr().out
 
 
-
 def test_export_checkpoint_drops_the_training_state_and_halves_the_weights(tmp_path, capsys):
     import torch
 
-    from lsnet.description import ModelDescription
     from lsnet.model.checkpoint import read_checkpoint, save_checkpoint
     from lsnet.model.config import ModelConfig
     from lsnet.model.lsnet import LSNet

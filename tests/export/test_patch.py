@@ -9,8 +9,7 @@ from export_helpers import (assert_same_detections, attributes, plugin_nodes, ra
                             run_pytorch)
 from model_recipes import TASK_MODELS
 
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
-from lsnet.description import PATCHED_METADATA_KEY
+from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.export.plugin_nodes import DECODE_OP, PLUGIN_DOMAIN, PYRAMID_DCN_OP
 from lsnet.export.reference_ops import run_patched
 from lsnet.model.pyramid_dcn import level_scale, pyramid_levels
