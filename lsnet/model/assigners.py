@@ -11,10 +11,11 @@ INF = 1e8
 
 
 def centroid_assign(points: Tensor, point_levels: Tensor, valid: Tensor, gt_boxes: Tensor, scale: int = 4,
-                    ) -> Tensor:
-    """Stage 1 (`CentroidAssigner`, RepPoints-v2 style): each ground truth takes the single point
-    of its level nearest to its box centre, distance normalised by the box size; a point wanted
-    by several ground truths goes to the nearest one, and the others get nothing (spec §4.1).
+                    pos_num: int = 1) -> Tensor:
+    """Stage 1 (`CentroidAssigner`, RepPoints-v2 style): each ground truth takes the `pos_num`
+    points of its level nearest to its box centre (official: 1), distance normalised by the box
+    size; a point wanted by several ground truths goes to the nearest one, and the others get
+    nothing (spec §4.1).
 
     `point_levels` holds log2(stride) per point (3 … 7).
     """
@@ -28,10 +29,8 @@ def centroid_assign(points: Tensor, point_levels: Tensor, valid: Tensor, gt_boxe
     gt_levels = gt_levels.clamp(int(point_levels.min()), int(point_levels.max()))
     dist = ((points[:, None, :] - centres[None]) / wh[None]).norm(dim=2)  # [P, M]
     dist[(point_levels[:, None] != gt_levels[None]) | ~valid[:, None]] = INF
-    nearest_dist, nearest = dist.min(dim=0)  # per ground truth (pos_num = 1)
-    claimed = torch.full_like(dist, INF)
-    gt_index = torch.arange(gt_boxes.shape[0], device=points.device)
-    claimed[nearest, gt_index] = nearest_dist
+    nearest_dist, nearest = dist.topk(min(pos_num, dist.shape[0]), dim=0, largest=False)  # [pos_num, M]
+    claimed = torch.full_like(dist, INF).scatter_(0, nearest, nearest_dist)
     best_dist, best_gt = claimed.min(dim=1)  # conflicts: the nearest ground truth wins
     hit = best_dist < INF
     assigned[hit] = best_gt[hit]

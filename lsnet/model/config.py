@@ -33,6 +33,7 @@ class ModelConfig:
     gradient_mul: float = 0.1
     strides: tuple[int, ...] = (8, 16, 32, 64, 128)
     point_base_scale: int = 4
+    pos_num: int = 1  # stage-1 positives per ground truth (spec §4.1: 1)
 
     def __post_init__(self) -> None:
         self.strides = tuple(int(s) for s in self.strides)
@@ -46,6 +47,8 @@ class ModelConfig:
             (self.head_channels % self.gn_groups == 0 and self.fpn_channels % self.gn_groups == 0,
              f"fpn_channels and head_channels must be divisible by gn_groups ({self.gn_groups})"),
             (len(self.strides) == 5, "strides must be the 5 strides of P3–P7 (the FPN builds those levels)"),
+            (self.point_base_scale >= 1, f"point_base_scale must be ≥ 1, not {self.point_base_scale}"),
+            (self.pos_num >= 1, f"pos_num must be ≥ 1, not {self.pos_num}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -118,7 +118,8 @@ class LSNetCriterion:
             # a box without area (e.g. kps-box of a person with no labelled keypoint) is never
             # assigned; the official code lets such boxes take a P3 point (spec §4.3).
             keep = torch.nonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]), as_tuple=True)[0]
-            a1 = centroid_assign(points, point_levels, valid, boxes[keep], self.cfg.point_base_scale)
+            a1 = centroid_assign(points, point_levels, valid, boxes[keep], self.cfg.point_base_scale,
+                                 self.cfg.pos_num)
             pred_boxes = self._pred_boxes(init[self.branches[0].name][b], points, stride)
             a2 = atss_assign(pred_boxes, counts, valid, boxes[keep])
             a1, a2 = (torch.where(a >= 0, keep[a.clamp(min=0)], a) if keep.numel() else a for a in (a1, a2))

@@ -29,6 +29,16 @@ def test_centroid_picks_the_level_by_size_and_the_nearest_point():
     assert len(pos) == 3  # exactly one point per ground truth (pos_num = 1)
 
 
+def test_centroid_scale_moves_every_ground_truth_to_a_level_log2_of_the_scale_finer():
+    pts, levels = flat_points(SIZES, STRIDES)
+    valid = torch.ones(len(pts), dtype=torch.bool)
+    boxes = torch.tensor([[100.0, 100.0, 200.0, 200.0], [0.0, 0.0, 300.0, 300.0]])  # √(wh) 100, 300
+    for scale, expected in ((4, [4, 6]), (8, [3, 5]), (16, [3, 4])):  # trunc(log2(√(wh)/scale)), clamped to P3
+        assigned = centroid_assign(pts, levels, valid, boxes, scale)
+        pos = torch.nonzero(assigned >= 0, as_tuple=True)[0]
+        assert sorted(int(levels[i]) for i in pos) == expected, scale
+
+
 def test_centroid_conflict_goes_to_the_nearer_ground_truth_and_the_other_gets_nothing():
     pts, levels = flat_points(SIZES, STRIDES)
     valid = torch.ones(len(pts), dtype=torch.bool)
@@ -36,6 +46,19 @@ def test_centroid_conflict_goes_to_the_nearer_ground_truth_and_the_other_gets_no
                           [29.0, 29.0, 69.0, 69.0]])  # centre (49, 49): same nearest point, farther
     assigned = centroid_assign(pts, levels, valid, boxes)
     assert (assigned == 0).sum() == 1 and (assigned == 1).sum() == 0
+
+
+def test_centroid_pos_num_takes_the_nearest_points_and_shares_none():
+    pts, levels = flat_points(SIZES, STRIDES)
+    valid = torch.ones(len(pts), dtype=torch.bool)
+    # A: centre (50, 45), 40×40 → normalised distances to (48,48) .090, (48,40) .135, (56,48) .168,
+    # (56,40) .195. B: centre (58, 50), 40×44 → (56,48) .064, (56,56) .145, (64,48) .157, (64,56) .203.
+    boxes = torch.tensor([[30.0, 25.0, 70.0, 65.0], [38.0, 28.0, 78.0, 72.0]])
+    assigned = centroid_assign(pts, levels, valid, boxes, pos_num=4)
+    got = {k: {tuple(pts[i].tolist()) for i in torch.nonzero(assigned == k, as_tuple=True)[0]} for k in (0, 1)}
+    assert got[0] == {(48.0, 48.0), (48.0, 40.0), (56.0, 40.0)}  # (56, 48) went to the nearer B
+    assert got[1] == {(56.0, 48.0), (56.0, 56.0), (64.0, 48.0), (64.0, 56.0)}
+    assert set(levels[assigned >= 0].tolist()) == {3}
 
 
 def test_centroid_ignores_invalid_points():
