@@ -24,7 +24,7 @@ def centroid_assign(points: Tensor, point_levels: Tensor, valid: Tensor, gt_boxe
         return assigned
     centres = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
     wh = (gt_boxes[:, 2:] - gt_boxes[:, :2]).clamp(min=1e-6)
-    # level by size: trunc(log2(sqrt(w·h)/scale)), i.e. √(wh) < 64 → P3, [64, 128) → P4, …
+    # level by size: trunc(log2(sqrt(w·h)/scale)); at scale 4, √(wh) < 64 → P3, [64, 128) → P4, …
     gt_levels = ((torch.log2(wh[:, 0] / scale) + torch.log2(wh[:, 1] / scale)) / 2).int()
     gt_levels = gt_levels.clamp(int(point_levels.min()), int(point_levels.max()))
     dist = ((points[:, None, :] - centres[None]) / wh[None]).norm(dim=2)  # [P, M]

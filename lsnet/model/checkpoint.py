@@ -93,7 +93,6 @@ def load_model(path: str | Path):
     return model.eval(), ModelDescription.from_dict(ckpt["description"])
 
 
-
 def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int, list[str]]:
     """Initialise `model` from another lsnet checkpoint (mmdet's `load_from`): every weight whose
     name and shape match is copied, e.g. backbone, FPN and towers of a bbox model into a segm or pose model
