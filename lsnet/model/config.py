@@ -9,6 +9,11 @@ from lsnet.errors import LSNetError
 TOWERS = ("dcn", "norm")
 PDCN_OFFSET_MODES = ("exact", "cumulative")
 POSE_BOXES = ("obj", "kps")
+# The 8 keypoints (COCO order) at which the pose branch's DCNs sample, before the centre (spec §2.4).
+# 'official': the left-side joints 1, 3, …, 15, as the official code and its weights have them;
+# 'symmetric': nose, left eye and both elbows, wrists and ankles, so the refinement sees the right
+# arm too (models/README.md: the right-side joints catch up with the left).
+POSE_TAPS = {"official": (1, 3, 5, 7, 9, 11, 13, 15), "symmetric": (0, 1, 7, 8, 9, 10, 15, 16)}
 
 
 @dataclass
@@ -16,6 +21,7 @@ class ModelConfig:
     task: str = "bbox"  # bbox | segm | pose
     num_classes: int = 80
     pose_box: str = "obj"  # pose only: 'obj' (obj-box, side-midpoint branch) | 'kps' (kps-box), spec §4.3
+    pose_taps: str = "official"  # pose only: the keypoints its DCNs sample, a key of POSE_TAPS
     # backbone: torchvision ResNet / ResNeXt (groups, width_per_group: 32×4d → 32, 4)
     depth: int = 50
     groups: int = 1
@@ -42,6 +48,7 @@ class ModelConfig:
             (self.tower in TOWERS, f"tower must be one of {TOWERS}, not {self.tower!r}"),
             (self.pdcn_offsets in PDCN_OFFSET_MODES, f"pdcn_offsets must be one of {PDCN_OFFSET_MODES}"),
             (self.pose_box in POSE_BOXES, f"pose_box must be one of {POSE_BOXES}"),
+            (self.pose_taps in POSE_TAPS, f"pose_taps must be one of {tuple(POSE_TAPS)}, not {self.pose_taps!r}"),
             (self.depth in (10, 18, 34, 50, 101, 152), f"depth must be 10, 18, 34, 50, 101 or 152, not {self.depth}"),
             (self.num_classes >= 1, "num_classes must be ≥ 1"),
             (self.head_channels % self.gn_groups == 0 and self.fpn_channels % self.gn_groups == 0,

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lsnet.model.config import ModelConfig
+from lsnet.model.config import POSE_TAPS, ModelConfig
 from lsnet.model.dcn import TowerLayer
 from lsnet.model.pyramid_dcn import PyramidDeformConv, level_scale, pyramid_levels
 
@@ -27,6 +27,7 @@ class Branch:
     num_vectors: int
     loss_type: str  # cross-IOU variant: bbox | polygon | keypoint (spec §3.2)
     free_taps: int = 0  # DCN taps given by raw, unsupervised offsets (bbox: 4, spec §12.2)
+    keypoint_taps: tuple[int, ...] = POSE_TAPS["official"]  # keypoint branch: the 8 landmarks it samples
 
     @property
     def tap_vectors(self) -> list[int]:
@@ -37,16 +38,17 @@ class Branch:
         if self.loss_type == "polygon":
             step = math.ceil(landmarks / 8)
             return list(range(0, landmarks, step))[:8] + [landmarks]
-        return list(range(1, 16, 2)) + [landmarks]  # keypoints 1, 3, …, 15 (left side), then centre
+        return list(self.keypoint_taps) + [landmarks]
 
 
-def branches_for(task: str, pose_box: str, num_landmarks: int | None = None) -> list[Branch]:
+def branches_for(task: str, pose_box: str, num_landmarks: int | None = None,
+                 pose_taps: str = "official") -> list[Branch]:
     bbox = Branch("bbox", 5, "bbox", free_taps=4)
     if task == "bbox":
         return [bbox]
     if task == "segm":
         return [Branch("segm", (num_landmarks or 36) + 1, "polygon")]
-    pose = Branch("pose", (num_landmarks or 17) + 1, "keypoint")
+    pose = Branch("pose", (num_landmarks or 17) + 1, "keypoint", keypoint_taps=POSE_TAPS[pose_taps])
     return [bbox, pose] if pose_box == "obj" else [pose]
 
 
@@ -70,7 +72,7 @@ class LSHead(nn.Module):
         super().__init__()
         c = cfg.head_channels
         self.cfg = cfg
-        self.branches = branches_for(cfg.task, cfg.pose_box)
+        self.branches = branches_for(cfg.task, cfg.pose_box, pose_taps=cfg.pose_taps)
         # the cls pyramid DCN samples at the landmarks of this branch (spec §2.4)
         self.cls_branch = self.branches[-1].name
         self.num_levels = len(cfg.strides)

@@ -10,7 +10,7 @@ from lsnet.errors import LSNetError
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "default.yaml"
 MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "pretrained", "frozen_stages", "norm_eval",
               "fpn_channels", "head_channels", "gn_groups", "stacked_convs", "tower", "pdcn_offsets",
-              "pose_box", "gradient_mul", "point_base_scale", "pos_num")
+              "pose_box", "pose_taps", "gradient_mul", "point_base_scale", "pos_num")
 
 
 def defaults() -> dict:

@@ -7,14 +7,16 @@ the score threshold and NMS and `max_detections` both matter.
 from pathlib import Path
 
 # name → model config, model description and export options that differ from the defaults below.
-# segm uses the official cumulative offset scaling; a larger max_detections leaves padded slots.
+# segm uses the official cumulative offset scaling, pose_kps the symmetric DCN taps; a larger
+# max_detections leaves padded slots.
 RECIPES = {
     "bbox": {"config": {"task": "bbox"}, "export": {"batch": 2}},
     "segm_cumulative": {"config": {"task": "segm", "pdcn_offsets": "cumulative"}, "export": {"batch": 2},
                         "description": {"max_detections": 1000}},
     "pose_obj": {"config": {"task": "pose", "pose_box": "obj", "num_classes": 1}, "export": {"batch": 2},
                  "description": {"box_source": "side_midpoints"}},
-    "pose_kps": {"config": {"task": "pose", "pose_box": "kps", "num_classes": 1}, "export": {"batch": 2},
+    "pose_kps": {"config": {"task": "pose", "pose_box": "kps", "pose_taps": "symmetric", "num_classes": 1},
+                 "export": {"batch": 2},
                  "description": {"max_detections": 1000}},
     "bbox_dynamic": {"config": {"task": "bbox"}, "export": {"dynamic": True}},
     "bbox_unsimplified": {"config": {"task": "bbox"}, "export": {"simplify_graph": False}},

@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from lsnet.errors import LSNetError
+from lsnet.model import vectors
 from lsnet.model.config import ModelConfig
 from lsnet.model.lsnet import LSNet
 
@@ -34,6 +36,28 @@ def test_dcn_taps_use_the_spec_landmarks():
     assert tiny("bbox").head.branches[0].tap_vectors == [0, 1, 2, 3, 4]
     assert tiny("segm").head.branches[0].tap_vectors == [0, 5, 10, 15, 20, 25, 30, 35, 36]
     assert tiny("pose", "kps").head.branches[0].tap_vectors == [1, 3, 5, 7, 9, 11, 13, 15, 17]
+    # nose, left eye, then left and right elbow, wrist, ankle (COCO order), then the centre
+    assert tiny("pose", "kps", pose_taps="symmetric").head.branches[0].tap_vectors == [0, 1, 7, 8, 9, 10, 15, 16, 17]
+
+
+@pytest.mark.parametrize("pose_taps,keypoints", [("official", [1, 3, 5, 7, 9, 11, 13, 15]),
+                                                 ("symmetric", [0, 1, 7, 8, 9, 10, 15, 16])])
+def test_pose_dcn_samples_at_the_decoded_tap_keypoints(pose_taps, keypoints):
+    model = tiny("pose", "kps", pose_taps=pose_taps)
+    head, branch = model.head, model.head.branches[0]
+    feat = torch.randn(1, head.cfg.head_channels, 5, 6, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        head.pts_pose_init_out.bias.normal_(0, 2)  # vectors of both signs, far from Softplus(0)
+        sp, offsets = head._stage1(branch, feat)
+    sampled = (offsets + head.dcn_base_offset).reshape(1, 9, 2, 5, 6)  # (dy, dx) of each tap
+    landmark = vectors.decode(vectors.as_vectors(sp)).permute(0, 3, 4, 1, 2)  # [B, V, (dx, dy), H, W]
+    for tap, k in enumerate(keypoints + [17]):
+        torch.testing.assert_close(sampled[:, tap], landmark[:, k].flip(1))
+
+
+def test_unknown_pose_taps_is_a_config_error():
+    with pytest.raises(LSNetError, match="pose_taps must be one of .'official', 'symmetric'., not 'right'"):
+        ModelConfig(task="pose", pose_taps="right")
 
 
 def test_classification_samples_at_the_pose_landmarks_in_pose_tasks():
