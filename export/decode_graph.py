@@ -75,7 +75,7 @@ class _Builder:
         return self.op("GatherElements", [data, idx], {"axis": 1})
 
     def decode_components(self, vectors):
-        """[..., 4] (t, b, l, r) → (dx, dy), the larger slot with its sign (spec §2.2)."""
+        """[..., 4] (t, b, l, r) → (dx, dy), the larger slot with its sign (docs/lsnet-official.md §2.2)."""
         t, b, l, r = (self.op("Gather", [vectors, self.const(i)], {"axis": -1}) for i in range(4))
         dy = self.op("Where", [self.op("Greater", [b, t], dtype=bool), b, self.op("Neg", [t])])
         dx = self.op("Where", [self.op("Greater", [r, l], dtype=bool), r, self.op("Neg", [l])])

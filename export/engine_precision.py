@@ -1,5 +1,5 @@
 """Which parts of an LSNet graph stay FP32 in a reduced-precision engine, and the FP16 ONNX that
-TensorRT 11 builds from (TOOLCHAIN.md: strongly typed networks take their types from the graph).
+TensorRT 11 builds from (docs/toolchain.md: strongly typed networks take their types from the graph).
 
 Pinned to FP32, with the reason:
 - the decode — the `LSNetDecode` node of a patched graph, or the decode + NMS subgraph of a
@@ -7,9 +7,9 @@ Pinned to FP32, with the reason:
   reorders near ties (trt_plugins/decode/README.md; the plugin itself computes in FP32);
 - the head outputs feeding it, from each head map back to its convolution inclusive: the class
   logits and the Softplus vectors, whose t-vs-b and l-vs-r comparisons pick each landmark's
-  direction (spec §2.2);
+  direction (docs/lsnet-official.md §2.2);
 - the pyramid-DCN offsets, from each offset tensor back to the stage-1 convolution: the same
-  comparisons, and the offsets are sampling positions in pixels (spec §2.4); in a portable graph
+  comparisons, and the offsets are sampling positions in pixels (docs/lsnet-official.md §2.4); in a portable graph
   also the grid arithmetic between the offsets and GridSample;
 - normalisation layers (the GroupNorm of towers and head): their mean and variance over whole
   maps lose accuracy in FP16.

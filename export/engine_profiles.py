@@ -9,7 +9,7 @@ too) and the user's options:
   smallest canvas the dynamic ONNX export accepts) over `--imgsz` (opt) to `--max-imgsz`
   (default: `--imgsz`, the largest canvas the runtime makes for images resized into it).
 
-Every canvas side must be a multiple of the pad divisor (the FPN's strides need it, spec §1),
+Every canvas side must be a multiple of the pad divisor (the FPN's strides need it, docs/lsnet-official.md §1),
 and min ≤ opt ≤ max in every dimension. Pure functions: tested without TensorRT.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ result runs on ONNX Runtime's CPU provider and parses in TensorRT without our pl
 
 Input `images` float32 [B, 3, H, W] (normalised, padded; static = the description's
 input_size, or dynamic batch/height/width with `dynamic=True`); outputs the padded
-`num_dets, boxes, scores, labels, landmarks` of DESIGN.md §3; the model description JSON in
+`num_dets, boxes, scores, labels, landmarks` of docs/architecture.md §3; the model description JSON in
 the metadata under `lsnet_description`.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import append_decode, level_tensor_names
 from lsnet.model.checkpoint import load_model
 
-MIN_OPSET = 19  # DeformConv; the dynamo exporter silently writes invalid models at 17/18 (TOOLCHAIN.md)
+MIN_OPSET = 19  # DeformConv; the dynamo exporter silently writes invalid models at 17/18 (docs/toolchain.md)
 
 
 class HeadMaps(nn.Module):

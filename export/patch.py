@@ -1,5 +1,5 @@
 """`lsnet export patch`: the portable ONNX with its pyramid-DCN and decode subgraphs swapped for
-the `LSNetPyramidDCN` / `LSNetDecode` TensorRT plugin nodes (DESIGN.md §2, §4).
+the `LSNetPyramidDCN` / `LSNetDecode` TensorRT plugin nodes (docs/architecture.md §2, §4).
 
 The input is what `lsnet export onnx` writes (static or dynamic, simplified or not); the output
 keeps everything else of the graph and its metadata, plus the key `lsnet_patched`. It is meant for
@@ -22,7 +22,7 @@ from lsnet.export.patch_decode import DEFAULT_MAX_CANDIDATES, replace_decode
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls, replace_pyramid_dcn_calls
 from lsnet.export.plugin_nodes import (DECODE_OP, PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_OP)
 
-CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (spec §2.5)
+CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (docs/lsnet-official.md §2.5)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from lsnet.export.decode_graph import level_tensor_names
 from lsnet.export.plugin_nodes import DECODE_OP, plugin_node
 from lsnet.export.subgraph import nodes_between
 
-OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")  # DESIGN.md §3
+OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")  # docs/architecture.md §3
 DEFAULT_MAX_CANDIDATES = 4096  # trt_plugins/decode/README.md
 MAX_CANDIDATES_RANGE = (1, 16384)
 

@@ -20,6 +20,6 @@ PLUGIN_DOMAIN = "lsnet"
 
 def plugin_node(op: str, name: str, inputs: list[gs.Tensor], outputs: list[gs.Tensor],
                 attrs: dict | None = None) -> gs.Node:
-    """A node TensorRT's parser maps to plugin `op` of the lsnet library (DESIGN.md §4)."""
+    """A node TensorRT's parser maps to plugin `op` of the lsnet library (docs/architecture.md §4)."""
     attrs = {**(attrs or {}), "plugin_namespace": PLUGIN_NAMESPACE, "plugin_version": PLUGIN_VERSION}
     return gs.Node(op=op, name=name, domain=PLUGIN_DOMAIN, attrs=attrs, inputs=inputs, outputs=outputs)

@@ -1,4 +1,4 @@
-"""`lsnet VERB …`: one entry point, one verb per user task (DESIGN.md §2).
+"""`lsnet VERB …`: one entry point, one verb per user task (docs/architecture.md §2).
 
 Each verb lives in `lsnet/commands/<verb>.py` with `add_parser(subparsers)`; the module is
 light at import time (heavy imports happen inside its `run`), so `lsnet --help` is instant.

@@ -1,4 +1,4 @@
-"""The model description that travels with every artifact (DESIGN.md §1).
+"""The model description that travels with every artifact (docs/architecture.md §1).
 
 A checkpoint stores it beside the weights, an ONNX file in its metadata (key
 `lsnet_description`), an engine in its sidecar JSON. Every command needs only the artifact.
@@ -19,7 +19,7 @@ EXPORT_INFO_KEY = "lsnet_export"  # ONNX metadata: what `lsnet export onnx` reco
 DECODE_NODE_PREFIX = "lsnet_decode/"  # ONNX: names of the decode + NMS nodes `lsnet export onnx` appends
 PATCHED_METADATA_KEY = "lsnet_patched"  # ONNX metadata: present once `lsnet export patch` put plugin nodes in
 
-# How a detection's box is made from the decoded vectors (spec §8.1):
+# How a detection's box is made from the decoded vectors (docs/lsnet-official.md §8.1):
 #   extreme_points  – x of the left, y of the top, x of the right, y of the bottom landmark (bbox)
 #   landmark_extent – min/max over the N landmarks (segm; pose with kps-box)
 #   side_midpoints  – a separate 5-vector box branch regressing side midpoints (pose with obj-box)
@@ -37,7 +37,7 @@ class ModelDescription:
     std: tuple[float, float, float] = (58.395, 57.12, 57.375)
     strides: tuple[int, ...] = (8, 16, 32, 64, 128)
     pad_divisor: int = 32
-    # Decoding (spec §7 test_cfg); the export bakes these into the graph or plugin attributes.
+    # Decoding (docs/lsnet-official.md §7 test_cfg); the export bakes these into the graph or plugin attributes.
     pre_nms_top_k: int = 1000
     score_threshold: float = 0.05
     nms_iou_threshold: float = 0.6

@@ -1,14 +1,14 @@
-"""What the N landmarks of each task are: names, counts, flip pairs, skeleton (spec §5).
+"""What the N landmarks of each task are: names, counts, flip pairs, skeleton (docs/lsnet-official.md §5).
 
 Light on purpose (no numpy, no torch): the runtime draws with it on edge devices.
 """
 
 TASKS = ("bbox", "segm", "pose")
 
-# Landmarks per task, without the extra centre vector the head also predicts (spec §12.1).
+# Landmarks per task, without the extra centre vector the head also predicts (docs/lsnet-official.md §12.1).
 NUM_LANDMARKS = {"bbox": 4, "segm": 36, "pose": 17}
 
-# Extreme points in the order of the head's vectors (spec §2.3): top, left, bottom, right.
+# Extreme points in the order of the head's vectors (docs/lsnet-official.md §2.3): top, left, bottom, right.
 EXTREME_POINT_NAMES = ("top", "left", "bottom", "right")
 
 COCO_KEYPOINT_NAMES = (
@@ -18,7 +18,7 @@ COCO_KEYPOINT_NAMES = (
     "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
 
-# Horizontal flip swaps (1,2), (3,4), …, (15,16) in COCO order (spec §5.3).
+# Horizontal flip swaps (1,2), (3,4), …, (15,16) in COCO order (docs/lsnet-official.md §5.3).
 COCO_KEYPOINT_FLIP_PAIRS = tuple((i, i + 1) for i in range(1, 17, 2))
 
 # COCO person skeleton, 0-based (the 1-based list in person_keypoints json minus one).

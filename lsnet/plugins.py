@@ -3,7 +3,7 @@
 - `load_twins()` imports `lsnet_twins`, the CPU twins of the TensorRT plugins (same math headers
   as the CUDA kernels), built by the top-level CMakeLists.txt; tests compare it with PyTorch.
 - `find_plugin_library()` locates `liblsnet_trt_plugins.so` for the TensorRT engine builder and
-  runtime, which load it before parsing or deserialising (DESIGN.md §4).
+  runtime, which load it before parsing or deserialising (docs/architecture.md §4).
 
 No torch, no TensorRT here: the runtime imports this on edge devices.
 """
@@ -18,7 +18,7 @@ from types import ModuleType
 
 from lsnet.errors import LSNetError
 
-# The plugins' identity (DESIGN.md §4): what the library registers, what the patched ONNX names.
+# The plugins' identity (docs/architecture.md §4): what the library registers, what the patched ONNX names.
 PLUGIN_NAMESPACE = "lsnet"
 PLUGIN_VERSION = "1"
 PYRAMID_DCN_PLUGIN = "LSNetPyramidDCN"

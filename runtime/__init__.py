@@ -1,4 +1,4 @@
-"""Running an LSNet: `load` a model file, `predict` images, draw, stream video, benchmark (DESIGN.md §5).
+"""Running an LSNet: `load` a model file, `predict` images, draw, stream video, benchmark (docs/architecture.md §5).
 
     from lsnet.runtime import load
     detector = load("model.onnx")            # .pt → PyTorch, .onnx → ONNX Runtime, .engine → TensorRT

@@ -1,4 +1,4 @@
-"""Latency and throughput of a detector (`lsnet bench`, DESIGN.md §2).
+"""Latency and throughput of a detector (`lsnet bench`, docs/architecture.md §2).
 
 Per backend: warm-up, N timed `predict` calls, median / p90 / p99 latency and FPS, with pre-
 processing, the model call and post-processing timed apart (per-stage medians), the decode + NMS

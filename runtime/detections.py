@@ -1,4 +1,4 @@
-"""The detections every backend returns (DESIGN.md §3), and the one post-processing from the
+"""The detections every backend returns (docs/architecture.md §3), and the one post-processing from the
 padded model outputs (`num_dets, boxes, scores, labels, landmarks`) back to original pixels."""
 from __future__ import annotations
 

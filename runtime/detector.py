@@ -1,4 +1,4 @@
-"""The detector every backend provides (DESIGN.md §5): pre-processing, the backend's model
+"""The detector every backend provides (docs/architecture.md §5): pre-processing, the backend's model
 call on a padded batch, and post-processing back to original pixels — only the middle step
 differs between PyTorch, ONNX Runtime and TensorRT."""
 from __future__ import annotations

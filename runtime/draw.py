@@ -1,4 +1,4 @@
-"""The one drawing routine of every backend and command (STYLE.md): detections on a BGR image,
+"""The one drawing routine of every backend and command (docs/architecture.md): detections on a BGR image,
 and a contact sheet (a grid of frames) for a quick look at a whole video."""
 from __future__ import annotations
 

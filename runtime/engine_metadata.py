@@ -1,4 +1,4 @@
-"""What a TensorRT engine carries beside it: the sidecar `E.json` (DESIGN.md §1).
+"""What a TensorRT engine carries beside it: the sidecar `E.json` (docs/architecture.md §1).
 
 A serialised engine runs only under the TensorRT version and on the GPU architecture that built
 it, and only with the plugin library it was built against loaded. `lsnet export engine` writes,

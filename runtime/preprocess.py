@@ -1,4 +1,4 @@
-"""The one pre-processing of every backend and of training (DESIGN.md §5).
+"""The one pre-processing of every backend and of training (docs/architecture.md §5).
 
 Keep-ratio resize into a canvas, normalise (RGB, mean/std of the model description), pad the
 bottom/right with zeros. `Letterbox` records the mapping so detections go back to the original
@@ -39,7 +39,7 @@ def round_up(value: int, divisor: int) -> int:
 def fit_scale(original_hw: tuple[int, int], target_hw: tuple[int, int]) -> tuple[float, tuple[int, int]]:
     """Largest scale that fits the image inside `target_hw`, and the resized (h, w).
 
-    Rounded as mmcv's `imrescale` does (spec §7: keep-ratio resize).
+    Rounded as mmcv's `imrescale` does (docs/lsnet-official.md §7: keep-ratio resize).
     """
     h, w = original_hw
     scale = min(target_hw[0] / h, target_hw[1] / w)

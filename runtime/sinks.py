@@ -17,7 +17,7 @@ from lsnet.errors import LSNetError
 from lsnet.runtime.draw import write_contact_sheet
 from lsnet.runtime.sources import IMAGE_SUFFIXES, SourceInfo
 
-VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # what OpenCV writes without H.264 (TOOLCHAIN.md)
+VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # what OpenCV writes without H.264 (docs/toolchain.md)
 
 
 def partial_path(path: Path) -> Path:

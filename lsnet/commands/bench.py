@@ -1,4 +1,4 @@
-"""`lsnet bench MODEL`: latency and FPS per backend, side by side with PyTorch (DESIGN.md §2)."""
+"""`lsnet bench MODEL`: latency and FPS per backend, side by side with PyTorch (docs/architecture.md §2)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""`lsnet eval MODEL --data DIR`: COCO AP of any model file (DESIGN.md §2)."""
+"""`lsnet eval MODEL --data DIR`: COCO AP of any model file (docs/architecture.md §2)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""`lsnet export onnx|patch|engine|triton|checkpoint` (DESIGN.md §2): a checkpoint to portable ONNX,
+"""`lsnet export onnx|patch|engine|triton|checkpoint` (docs/architecture.md §2): a checkpoint to portable ONNX,
 portable ONNX to plugin ONNX, either (or the checkpoint) to a TensorRT engine, an engine to a Triton
 model repository; and a training checkpoint to a small deploy checkpoint.
 

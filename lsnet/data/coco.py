@@ -1,6 +1,6 @@
 """COCO-format datasets for the three tasks: `CocoDetectionDataset`, `dataset_from_dir`.
 
-Targets are computed once per annotation at construction, in original-image pixels (spec §5);
+Targets are computed once per annotation at construction, in original-image pixels (docs/lsnet-official.md §5);
 each item then resizes (and in training maybe flips) the image and its targets.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ class CocoDetectionDataset(Dataset):
             raise LSNetError(f"annotation file {self.ann_file}: image {image_id} has no valid height/width") from e
 
     def _problem(self, ann: dict, image_hw: tuple[int, int]) -> str | None:
-        """Why an annotation gives no target (mmdet `CocoDataset._parse_ann_info`, spec §5.3, §12.17)."""
+        """Why an annotation gives no target (mmdet `CocoDataset._parse_ann_info`, docs/lsnet-official.md §5.3, §12.17)."""
         if ann.get("iscrowd", 0):
             return "crowd (iscrowd=1)"
         if ann.get("ignore", False):
@@ -116,11 +116,11 @@ class CocoDetectionDataset(Dataset):
             return np.concatenate([contour.min(0), contour.max(0)]), contour, np.ones(36, np.float32)
         points, visible = keypoint_target(ann["keypoints"])
         if not visible.any():
-            self.adjusted["person without labelled keypoints (kept, spec §5.3)"] += 1
+            self.adjusted["person without labelled keypoints (kept, docs/lsnet-official.md §5.3)"] += 1
         h, w = image_hw
         outside = (visible > 0) & ((points < 0).any(1) | (points[:, 0] > w) | (points[:, 1] > h))
         if outside.any():
-            self.adjusted["labelled keypoint outside the image (clipped, spec §5.3)"] += int(outside.sum())
+            self.adjusted["labelled keypoint outside the image (clipped, docs/lsnet-official.md §5.3)"] += int(outside.sum())
         return box, points, visible
 
     def _image_targets(self, image_id: int) -> Targets:

@@ -1,4 +1,4 @@
-"""Batching: images padded bottom/right with zeros to one size (spec §1: pad to a multiple of 32)."""
+"""Batching: images padded bottom/right with zeros to one size (docs/lsnet-official.md §1: pad to a multiple of 32)."""
 from __future__ import annotations
 
 import torch

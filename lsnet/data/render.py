@@ -89,7 +89,7 @@ def shape_polygon(rng: np.random.Generator, name: str) -> np.ndarray:
     elif name == "rectangle":
         poly = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [1.0, rng.uniform(0.35, 1.0)]
     elif name == "star":
-        # Fat points (inner radius ≥ 0.5) so 36 contour points still trace the tips (spec §5.2).
+        # Fat points (inner radius ≥ 0.5) so 36 contour points still trace the tips (docs/lsnet-official.md §5.2).
         t = np.arange(10) * np.pi / 5
         r = np.where(np.arange(10) % 2 == 0, 1.0, rng.uniform(0.5, 0.62))
         poly = np.stack([r * np.cos(t), r * np.sin(t)], 1)

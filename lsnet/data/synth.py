@@ -1,6 +1,6 @@
 """Deterministic synthetic COCO-format datasets for the three tasks (`lsnet data synth`).
 
-Layout (DESIGN.md §2): `DIR/annotations/{train,val}.json`, JPEG images in `DIR/{train,val}/`.
+Layout (docs/architecture.md §2): `DIR/annotations/{train,val}.json`, JPEG images in `DIR/{train,val}/`.
 Image i of a split comes from `np.random.default_rng([seed, split_id, i, stream])`: stream 0
 draws the geometry (everything the json holds), stream 1 the appearance (background, colours,
 noise), so the json is identical on every machine and independent of pixel arithmetic.

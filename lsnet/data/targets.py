@@ -1,4 +1,4 @@
-"""Landmark targets from COCO annotations, in original-image pixels (spec §5).
+"""Landmark targets from COCO annotations, in original-image pixels (docs/lsnet-official.md §5).
 
 - bbox: the 4 extreme points, ExtremeNet's algorithm as LSNet's `tools/gen_coco_lsvr.py` runs it (§5.1);
 - segm: 36 contour points of the largest part, as LSNet's `LoadAnnotations` samples them (§5.2);

@@ -1,6 +1,6 @@
 """Training/eval transforms of an image and its `Targets`: keep-ratio resize, horizontal flip,
 normalise. Resizing and normalising go through `lsnet.runtime.preprocess`, the one
-pre-processing of every backend (DESIGN.md §5); here only the targets follow the image.
+pre-processing of every backend (docs/architecture.md §5); here only the targets follow the image.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from lsnet.landmarks import keypoint_flip_permutation
 from lsnet.runtime.preprocess import normalise, resize_keep_ratio
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(ModelDescription)}
-MEAN, STD = _DEFAULTS["mean"], _DEFAULTS["std"]  # RGB, 0–255 (spec §1)
+MEAN, STD = _DEFAULTS["mean"], _DEFAULTS["std"]  # RGB, 0–255 (docs/lsnet-official.md §1)
 
 # Extreme points are top, left, bottom, right: a mirror swaps left and right (§5.1).
 _EXTREME_FLIP = [0, 3, 2, 1]
@@ -72,5 +72,5 @@ def hflip(image_bgr: np.ndarray, targets: Targets, task: str) -> tuple[np.ndarra
 
 
 def to_network_input(image_bgr: np.ndarray, mean=MEAN, std=STD) -> np.ndarray:
-    """uint8 BGR HWC → float32 RGB CHW, normalised (spec §1: RGB mean/std)."""
+    """uint8 BGR HWC → float32 RGB CHW, normalised (docs/lsnet-official.md §1: RGB mean/std)."""
     return normalise(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), mean, std)

@@ -1,4 +1,4 @@
-"""COCO evaluation of `Detections` with pycocotools (spec §8.3 formatting, DESIGN.md §2 metrics)."""
+"""COCO evaluation of `Detections` with pycocotools (docs/lsnet-official.md §8.3 formatting, docs/architecture.md §2 metrics)."""
 from __future__ import annotations
 
 import io
@@ -13,14 +13,14 @@ from lsnet.errors import LSNetError
 from lsnet.landmarks import TASKS
 from lsnet.runtime.detections import Detections
 
-# What each task is evaluated on (spec §7 "evaluation"; pose as pose_kbox).
+# What each task is evaluated on (docs/lsnet-official.md §7 "evaluation"; pose as pose_kbox).
 IOU_TYPES = {"bbox": ("bbox",), "segm": ("segm", "bbox"), "pose": ("keypoints",)}
 STAT_NAMES = {
     "bbox": ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"),
     "keypoints": ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"),
 }
 STAT_NAMES["segm"] = STAT_NAMES["bbox"]
-MIN_POSE_BOX_AREA = 1024.0  # px², original image (spec §8.3, §12.13)
+MIN_POSE_BOX_AREA = 1024.0  # px², original image (docs/lsnet-official.md §8.3, §12.13)
 
 
 def _polygon_rle(polygon: np.ndarray, image_hw: tuple[int, int]) -> dict:
@@ -30,7 +30,7 @@ def _polygon_rle(polygon: np.ndarray, image_hw: tuple[int, int]) -> dict:
 
 
 def format_results(coco_gt: COCO, results: dict[int, Detections], task: str) -> dict[str, list[dict]]:
-    """COCO result entries per iou type for detections in original-image pixels (spec §8.3).
+    """COCO result entries per iou type for detections in original-image pixels (docs/lsnet-official.md §8.3).
 
     bbox: x, y, w, h. segm: the N-point polygon rasterised to RLE, mask score = box score.
     keypoints: only boxes with area > 1024 px², every keypoint written as (x, y, 1).

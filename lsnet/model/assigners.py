@@ -1,4 +1,4 @@
-"""Sample assignment (spec §4), per image, over the flat list of anchor points of all levels.
+"""Sample assignment (docs/lsnet-official.md §4), per image, over the flat list of anchor points of all levels.
 
 Both return `assigned` [P] long: the index of the ground truth a point is positive for, or −1.
 """
@@ -15,7 +15,7 @@ def centroid_assign(points: Tensor, point_levels: Tensor, valid: Tensor, gt_boxe
     """Stage 1 (`CentroidAssigner`, RepPoints-v2 style): each ground truth takes the `pos_num`
     points of its level nearest to its box centre (official: 1), distance normalised by the box
     size; a point wanted by several ground truths goes to the nearest one, and the others get
-    nothing (spec §4.1).
+    nothing (docs/lsnet-official.md §4.1).
 
     `point_levels` holds log2(stride) per point (3 … 7).
     """
@@ -49,7 +49,7 @@ def box_iou(a: Tensor, b: Tensor, eps: float = 1e-6) -> Tensor:
 
 def atss_assign(pred_boxes: Tensor, level_counts: list[int], valid: Tensor, gt_boxes: Tensor, topk: int = 9
                 ) -> Tensor:
-    """Stage 2: ATSS (mmdet 2.2) on the detached stage-1 *predicted* boxes (spec §4.2).
+    """Stage 2: ATSS (mmdet 2.2) on the detached stage-1 *predicted* boxes (docs/lsnet-official.md §4.2).
 
     Per level, the `topk` boxes whose centres are nearest the ground-truth centre are candidates;
     positive if IoU ≥ mean + std of the candidates' IoUs and the box centre lies inside the

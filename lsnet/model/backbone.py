@@ -1,7 +1,7 @@
-"""torchvision ResNet / ResNeXt as a C3–C5 feature extractor (spec §1).
+"""torchvision ResNet / ResNeXt as a C3–C5 feature extractor (docs/lsnet-official.md §1).
 
 Parameter names stay torchvision's (conv1, bn1, layer1…4), which are also the official
-checkpoint's `backbone.*` names (spec §10).
+checkpoint's `backbone.*` names (docs/lsnet-official.md §10).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from lsnet.errors import LSNetError
 TOWERS = ("dcn", "norm")
 PDCN_OFFSET_MODES = ("exact", "cumulative")
 POSE_BOXES = ("obj", "kps")
-# The 8 keypoints (COCO order) at which the pose branch's DCNs sample, before the centre (spec §2.4).
+# The 8 keypoints (COCO order) at which the pose branch's DCNs sample, before the centre (docs/lsnet-official.md §2.4).
 # 'official': the left-side joints 1, 3, …, 15, as the official code and its weights have them;
 # 'symmetric': nose, left eye and both elbows, wrists and ankles, so the refinement sees the right
 # arm too (models/README.md: the right-side joints catch up with the left).
@@ -20,26 +20,26 @@ POSE_TAPS = {"official": (1, 3, 5, 7, 9, 11, 13, 15), "symmetric": (0, 1, 7, 8, 
 class ModelConfig:
     task: str = "bbox"  # bbox | segm | pose
     num_classes: int = 80
-    pose_box: str = "obj"  # pose only: 'obj' (obj-box, side-midpoint branch) | 'kps' (kps-box), spec §4.3
+    pose_box: str = "obj"  # pose only: 'obj' (obj-box, side-midpoint branch) | 'kps' (kps-box), docs/lsnet-official.md §4.3
     pose_taps: str = "official"  # pose only: the keypoints its DCNs sample, a key of POSE_TAPS
     # backbone: torchvision ResNet / ResNeXt (groups, width_per_group: 32×4d → 32, 4)
     depth: int = 50
     groups: int = 1
     width_per_group: int = 64
     pretrained: str = ""  # a local torchvision ImageNet state-dict file; "" → random init
-    frozen_stages: int = 1  # stem + layer1 frozen (spec §1); -1 → nothing frozen
-    norm_eval: bool = True  # BatchNorm in eval mode (spec §1); False when training from scratch
+    frozen_stages: int = 1  # stem + layer1 frozen (docs/lsnet-official.md §1); -1 → nothing frozen
+    norm_eval: bool = True  # BatchNorm in eval mode (docs/lsnet-official.md §1); False when training from scratch
     # neck and head
     fpn_channels: int = 256
     head_channels: int = 256
     gn_groups: int = 32
     stacked_convs: int = 3
-    tower: str = "dcn"  # 'dcn' (DCNv2 tower layers) | 'norm' (plain 3×3 conv + GN), spec §2.1
-    pdcn_offsets: str = "exact"  # 'exact' | 'cumulative' (official in-place scaling, spec §2.5)
+    tower: str = "dcn"  # 'dcn' (DCNv2 tower layers) | 'norm' (plain 3×3 conv + GN), docs/lsnet-official.md §2.1
+    pdcn_offsets: str = "exact"  # 'exact' | 'cumulative' (official in-place scaling, docs/lsnet-official.md §2.5)
     gradient_mul: float = 0.1
     strides: tuple[int, ...] = (8, 16, 32, 64, 128)
     point_base_scale: int = 4
-    pos_num: int = 1  # stage-1 positives per ground truth (spec §4.1: 1)
+    pos_num: int = 1  # stage-1 positives per ground truth (docs/lsnet-official.md §4.1: 1)
 
     def __post_init__(self) -> None:
         self.strides = tuple(int(s) for s in self.strides)

@@ -1,4 +1,4 @@
-"""The training loss (paper eqn 2): L = L_cls + β·L_vector1 + γ·L_vector2 (spec §3.5, §6).
+"""The training loss (paper eqn 2): L = L_cls + β·L_vector1 + γ·L_vector2 (docs/lsnet-official.md §3.5, §6).
 
 L_cls is the sigmoid focal loss on the stage-2 (ATSS) labels; L_vector1 / L_vector2 are the
 cross-IOU losses of the stage-1 (init) and stage-2 (refined) vectors on their positives.
@@ -32,7 +32,7 @@ class LossConfig:
 
 
 def task_boxes(cfg: ModelConfig, target: dict) -> Tensor:
-    """The ground-truth box of spec §4.3 for both assigners and the CIoU penalty."""
+    """The ground-truth box of docs/lsnet-official.md §4.3 for both assigners and the CIoU penalty."""
     if cfg.task == "pose" and cfg.pose_box == "kps":
         pts, vis = target["landmarks"], target["visible"] > 0
         big = torch.finfo(pts.dtype).max
@@ -43,7 +43,7 @@ def task_boxes(cfg: ModelConfig, target: dict) -> Tensor:
 
 
 def branch_points(br: Branch, target: dict, boxes: Tensor) -> Tensor:
-    """[M, V, 2] landmark targets of a branch, the box centre last (spec §4.3, §12.1)."""
+    """[M, V, 2] landmark targets of a branch, the box centre last (docs/lsnet-official.md §4.3, §12.1)."""
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
     if br.name == "bbox" and target["landmarks"].shape[1] != 4:  # pose obj-box: side midpoints
         x1, y1, x2, y2 = boxes.unbind(1)
@@ -95,7 +95,7 @@ class LSNetCriterion:
                           for m in maps], 1)
 
     def _pred_boxes(self, init: Tensor, points: Tensor, stride: Tensor) -> Tensor:
-        """Stage-1 boxes (pixels) for ATSS, from the box branch, detached (spec §4.2)."""
+        """Stage-1 boxes (pixels) for ATSS, from the box branch, detached (docs/lsnet-official.md §4.2)."""
         br = self.branches[0]
         pts = points[:, None] + vectors.decode(init.detach()) * stride[:, None, None]
         source = "extreme_points" if br.name == "bbox" else "landmark_extent"
@@ -116,7 +116,7 @@ class LSNetCriterion:
             valid = self._valid(sizes, target["image_hw"], device)
             boxes = task_boxes(self.cfg, target)
             # a box without area (e.g. kps-box of a person with no labelled keypoint) is never
-            # assigned; the official code lets such boxes take a P3 point (spec §4.3).
+            # assigned; the official code lets such boxes take a P3 point (docs/lsnet-official.md §4.3).
             keep = torch.nonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]), as_tuple=True)[0]
             a1 = centroid_assign(points, point_levels, valid, boxes[keep], self.cfg.point_base_scale,
                                  self.cfg.pos_num)
@@ -152,7 +152,7 @@ class LSNetCriterion:
 
     def _vector_loss(self, br: Branch, pred_all: Tensor, positives: list, targets: list[dict], points: Tensor,
                      stride: Tensor) -> Tensor:
-        """Σ of the cross-IOU loss over the positives, everything divided by 4·s (spec §3.1)."""
+        """Σ of the cross-IOU loss over the positives, everything divided by 4·s (docs/lsnet-official.md §3.1)."""
         preds, tgts, anchors, gt_boxes, visible = [], [], [], [], []
         for b, idx, gt in positives:
             if idx.numel() == 0:

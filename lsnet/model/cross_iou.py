@@ -1,6 +1,6 @@
-"""Cross-IOU loss as the official code computes it (spec §3; paper §3.3 and Appendix A).
+"""Cross-IOU loss as the official code computes it (docs/lsnet-official.md §3; paper §3.3 and Appendix A).
 
-Inputs are for positive locations only (equivalent to the official weighted form, spec §3.4)
+Inputs are for positive locations only (equivalent to the official weighted form, docs/lsnet-official.md §3.4)
 and already divided by 4·stride: `pred` and `target` are [P, V, 4] components [t, b, l, r]
 (the last vector is the centre), `anchors` [P, 2] (x, y), `gt_boxes` [P, 4].
 
@@ -25,7 +25,7 @@ LOSS_TYPES = ("bbox", "polygon", "keypoint")
 
 
 def overlap_bbox(pred: Tensor, target: Tensor) -> Tensor:
-    """One ratio over all components of all vectors — not a per-vector mean (spec §12.4)."""
+    """One ratio over all components of all vectors — not a per-vector mean (docs/lsnet-official.md §12.4)."""
     return torch.minimum(pred, target).flatten(1).sum(1) / torch.maximum(pred, target).flatten(1).sum(1)
 
 
@@ -36,7 +36,7 @@ def overlap_polygon(pred: Tensor, target: Tensor, groups: int = 9) -> Tensor:
 
 
 def overlap_keypoint(pred: Tensor, target: Tensor, visible: Tensor, eps: float = 1e-6) -> Tensor:
-    """Per-axis ratios of each keypoint vector; the divisor is always 2·V (spec §3.2)."""
+    """Per-axis ratios of each keypoint vector; the divisor is always 2·V (docs/lsnet-official.md §3.2)."""
     p = pred.reshape(pred.shape[0], -1, 2)  # [P, 2V, 2]: (t, b) then (l, r) of each vector
     g = target.reshape(target.shape[0], -1, 2)
     ratios = torch.minimum(p, g).sum(-1) / torch.maximum(p, g).clamp(min=eps).sum(-1)

@@ -1,4 +1,4 @@
-"""The head's tower layers (spec §2.1): DCNv2 + GroupNorm + ReLU, or a plain conv + GN + ReLU."""
+"""The head's tower layers (docs/lsnet-official.md §2.1): DCNv2 + GroupNorm + ReLU, or a plain conv + GN + ReLU."""
 from __future__ import annotations
 
 import torch
@@ -19,7 +19,7 @@ class ModulatedDeformConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.conv_offset = nn.Conv2d(in_channels, 27, 3, padding=1)
         nn.init.normal_(self.weight, std=0.01)
-        nn.init.zeros_(self.conv_offset.weight)  # starts as a regular conv (spec §2.7)
+        nn.init.zeros_(self.conv_offset.weight)  # starts as a regular conv (docs/lsnet-official.md §2.7)
         nn.init.zeros_(self.conv_offset.bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -28,7 +28,7 @@ class ModulatedDeformConv2d(nn.Module):
 
 
 class TowerLayer(nn.Module):
-    """`DCNConvModule` (dcn: `.conv` + `.bn` — the official names, spec §10) or `ConvModule` (norm: `.conv` + `.gn`)."""
+    """`DCNConvModule` (dcn: `.conv` + `.bn` — the official names, docs/lsnet-official.md §10) or `ConvModule` (norm: `.conv` + `.gn`)."""
 
     def __init__(self, in_channels: int, out_channels: int, gn_groups: int, kind: str):
         super().__init__()

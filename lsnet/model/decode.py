@@ -1,11 +1,11 @@
-"""Reference decoding: per-level head outputs → padded detections (spec §8, DESIGN.md §3).
+"""Reference decoding: per-level head outputs → padded detections (docs/lsnet-official.md §8, docs/architecture.md §3).
 
 This is the canonical semantics every backend reproduces (the ONNX decode graph, the
 `LSNetDecode` plugin and its CPU twin are all tested against it):
 
 1. per image and level: class probabilities = sigmoid(logits); keep the `pre_nms_top_k`
    locations with the highest max-over-classes probability;
-2. decode the refined vectors (spec §2.2) × stride + anchor (x·s, y·s) → landmarks; the box
+2. decode the refined vectors (docs/lsnet-official.md §2.2) × stride + anchor (x·s, y·s) → landmarks; the box
    from the landmarks or from the box branch (`ModelDescription.box_source`);
 3. clamp boxes and landmarks to the canvas [0, W] × [0, H] (the network input; the
    runtime clamps again to the resized image, see `lsnet.runtime.detections`);
@@ -14,7 +14,7 @@ This is the canonical semantics every backend reproduces (the ONNX decode graph,
 5. the `max_detections` best by score, zero-padded: `num_dets` int32 [B,1], `boxes` [B,K,4],
    `scores` [B,K], `labels` int32 [B,K], `landmarks` [B,K,N,2] in canvas pixels.
 
-Deviation from spec §8.1.3, on purpose: clamping before NMS uses the canvas, not the
+Deviation from docs/lsnet-official.md §8.1.3, on purpose: clamping before NMS uses the canvas, not the
 resized image, because an exported graph has no per-image size input. It moves only boxes
 that reach into the padding.
 """
@@ -39,7 +39,7 @@ class LevelOutputs:
 
 
 def anchor_points(height: int, width: int, stride: int, device=None) -> Tensor:
-    """[H·W, 2] anchor points (x·s, y·s), row-major; no half-stride offset (spec §1)."""
+    """[H·W, 2] anchor points (x·s, y·s), row-major; no half-stride offset (docs/lsnet-official.md §1)."""
     ys, xs = torch.meshgrid(torch.arange(height, device=device), torch.arange(width, device=device), indexing="ij")
     return torch.stack((xs, ys), dim=-1).reshape(-1, 2).float() * stride
 

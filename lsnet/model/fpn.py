@@ -1,4 +1,4 @@
-"""FPN with GroupNorm on every conv, P3–P5 from C3–C5, P6 from C5, P7 from P6 (spec §1).
+"""FPN with GroupNorm on every conv, P3–P5 from C3–C5, P6 from C5, P7 from P6 (docs/lsnet-official.md §1).
 
 torchvision's FeaturePyramidNetwork does the laterals and the nearest top-down path (the same
 as mmdet's FPN); the extra levels follow mmdet's `add_extra_convs='on_input'` with GN and no
@@ -34,7 +34,7 @@ class LSNetFPN(nn.Module):
         norm = partial(nn.GroupNorm, gn_groups)
         self.fpn = FeaturePyramidNetwork(in_channels, channels, GNExtraLevels(in_channels[-1], channels, norm),
                                          norm_layer=norm)
-        # Xavier-uniform convs, GN weight 1 / bias 0 (spec §2.7).
+        # Xavier-uniform convs, GN weight 1 / bias 0 (docs/lsnet-official.md §2.7).
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight)

@@ -1,6 +1,6 @@
-"""LSHead (spec §2): towers, stage-1 landmark vectors, pyramid DCN, stage-2 refinement.
+"""LSHead (docs/lsnet-official.md §2): towers, stage-1 landmark vectors, pyramid DCN, stage-2 refinement.
 
-Module names are the official checkpoint's (spec §10: `cls_convs`, `pts_cls_conv`, `cls_GN`,
+Module names are the official checkpoint's (docs/lsnet-official.md §10: `cls_convs`, `pts_cls_conv`, `cls_GN`,
 `pts_bbox_init_out`, …), so an official state dict loads without renaming the head.
 A task has one or two landmark *branches*: bbox → [bbox]; segm → [segm];
 pose with obj-box → [bbox (side midpoints), pose]; pose with kps-box → [pose].
@@ -21,17 +21,17 @@ from lsnet.model.pyramid_dcn import PyramidDeformConv, level_scale, pyramid_leve
 
 @dataclass(frozen=True)
 class Branch:
-    """One landmark branch: `num_vectors` includes the extra centre vector (spec §12.1)."""
+    """One landmark branch: `num_vectors` includes the extra centre vector (docs/lsnet-official.md §12.1)."""
 
     name: str  # official module-name stem: bbox | segm | pose
     num_vectors: int
-    loss_type: str  # cross-IOU variant: bbox | polygon | keypoint (spec §3.2)
-    free_taps: int = 0  # DCN taps given by raw, unsupervised offsets (bbox: 4, spec §12.2)
+    loss_type: str  # cross-IOU variant: bbox | polygon | keypoint (docs/lsnet-official.md §3.2)
+    free_taps: int = 0  # DCN taps given by raw, unsupervised offsets (bbox: 4, docs/lsnet-official.md §12.2)
     keypoint_taps: tuple[int, ...] = POSE_TAPS["official"]  # keypoint branch: the 8 landmarks it samples
 
     @property
     def tap_vectors(self) -> list[int]:
-        """Vectors whose decoded (dy, dx) are DCN taps, in tap order (spec §2.4)."""
+        """Vectors whose decoded (dy, dx) are DCN taps, in tap order (docs/lsnet-official.md §2.4)."""
         if self.free_taps:
             return list(range(self.num_vectors))  # 4 extremes + centre, then the free taps
         landmarks = self.num_vectors - 1
@@ -73,7 +73,7 @@ class LSHead(nn.Module):
         c = cfg.head_channels
         self.cfg = cfg
         self.branches = branches_for(cfg.task, cfg.pose_box, pose_taps=cfg.pose_taps)
-        # the cls pyramid DCN samples at the landmarks of this branch (spec §2.4)
+        # the cls pyramid DCN samples at the landmarks of this branch (docs/lsnet-official.md §2.4)
         self.cls_branch = self.branches[-1].name
         self.num_levels = len(cfg.strides)
         self.cls_convs = self._tower(in_channels)
@@ -93,7 +93,7 @@ class LSHead(nn.Module):
             setattr(self, f"{n}_feat_conv", _normal(nn.Conv2d(c, c, 3, padding=1)))
             setattr(self, f"pts_{n}_refine_out", _normal(nn.Conv2d(c, 4 * br.num_vectors, 1)))
         # (y, x) of the regular 3×3 grid, tap-major: subtracting it makes the DCN sample at
-        # exactly anchor + vector (spec §2.4 step 3). A plain attribute, as officially.
+        # exactly anchor + vector (docs/lsnet-official.md §2.4 step 3). A plain attribute, as officially.
         grid = [(i - 1, j - 1) for i in range(3) for j in range(3)]
         self.dcn_base_offset = torch.tensor(grid, dtype=torch.float32).reshape(1, 18, 1, 1)
 
@@ -118,12 +118,12 @@ class LSHead(nn.Module):
         dx = torch.where(r > left, r, -left)
         taps = torch.stack((dy, dx), dim=2).reshape(b, -1, h, w)
         taps = torch.cat((taps, out[:, 4 * br.num_vectors:]), dim=1)  # + free (y, x) taps
-        g = self.cfg.gradient_mul  # stage-2 gradients reach stage 1 scaled by g (spec §2.4 step 2)
+        g = self.cfg.gradient_mul  # stage-2 gradients reach stage 1 scaled by g (docs/lsnet-official.md §2.4 step 2)
         taps = (1 - g) * taps.detach() + g * taps
         return sp, taps - self.dcn_base_offset.to(taps)
 
     def _level_offsets(self, offset: Tensor, sizes: list, base: int) -> list[tuple[int, Tensor]]:
-        """(level, offsets) of the three pyramid-DCN calls of base level `base` (spec §2.5)."""
+        """(level, offsets) of the three pyramid-DCN calls of base level `base` (docs/lsnet-official.md §2.5)."""
         levels = pyramid_levels(base, self.num_levels)
         calls = [(lvl, offset) for lvl in levels]
         if self.cfg.pdcn_offsets == "cumulative":
@@ -156,7 +156,7 @@ class LSHead(nn.Module):
                 h = self._stage2(getattr(self, f"pts_{n}_refine_conv"), getattr(self, f"{n}_af_dcn_conv"),
                                  getattr(self, f"{n}_feat_conv"), getattr(self, f"{n}_GN"),
                                  reg_feats[n], offsets[n][lvl], sizes, lvl)
-                # refinement = Softplus(Δ + detach(stage-1 Softplus)) (spec §2.6)
+                # refinement = Softplus(Δ + detach(stage-1 Softplus)) (docs/lsnet-official.md §2.6)
                 delta = getattr(self, f"pts_{n}_refine_out")(h)
                 refined[n].append(F.softplus(delta + init[n][lvl].detach()))
         return HeadOutputs(cls_logits, init, refined)

@@ -1,9 +1,9 @@
-"""Official (mmdet 2.2) LSNet checkpoints ↔ this model (spec §10).
+"""Official (mmdet 2.2) LSNet checkpoints ↔ this model (docs/lsnet-official.md §10).
 
 Backbone and head names are identical (torchvision ResNet names; the head keeps the
 official module names); only the prefix `bbox_head.` → `head.` and the neck differ,
 because the neck is torchvision's FeaturePyramidNetwork. Official weights were trained with
-the cumulative pyramid-DCN offsets, so use `pdcn_offsets='cumulative'` with them (spec §2.5).
+the cumulative pyramid-DCN offsets, so use `pdcn_offsets='cumulative'` with them (docs/lsnet-official.md §2.5).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pyramid DCN (paper §3.4, spec §2.5): a 3×3 deformable conv that samples FPN level l at the
+"""Pyramid DCN (paper §3.4, docs/lsnet-official.md §2.5): a 3×3 deformable conv that samples FPN level l at the
 landmarks predicted on the grid of a base level L, so one kernel reads adjacent levels.
 
 For output position (h, w) and tap (i, j), k = 3i + j, with offsets o in base-level pixels:
@@ -48,14 +48,14 @@ class PyramidDeformConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 3, 3))
-        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")  # spec §2.7
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")  # docs/lsnet-official.md §2.7
 
     def forward(self, x: Tensor, offset: Tensor) -> Tensor:
         return pyramid_deform_conv(x, offset, self.weight)
 
 
 def pyramid_levels(base: int, num_levels: int) -> list[int]:
-    """Levels sampled for base level L, in order (spec §2.5): [0,1,2], [L, L−1, L+1], [4,3,2]."""
+    """Levels sampled for base level L, in order (docs/lsnet-official.md §2.5): [0,1,2], [L, L−1, L+1], [4,3,2]."""
     if base == 0:
         return [0, 1, 2]
     if base == num_levels - 1:

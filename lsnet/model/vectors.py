@@ -1,4 +1,4 @@
-"""Four-component ("cross-coordinate") landmark vectors (spec §2.2, §3.1).
+"""Four-component ("cross-coordinate") landmark vectors (docs/lsnet-official.md §2.2, §3.1).
 
 A vector from the anchor point to a landmark is stored as four non-negative components
 [t, b, l, r]: upward, downward, leftward, rightward magnitude, in units of the level stride.
@@ -25,7 +25,7 @@ def decode(tblr: Tensor) -> Tensor:
 def encode(dxdy: Tensor) -> Tensor:
     """[..., 2] signed (dx, dy) → [..., 4] target components; the opposite slot is 0.
 
-    At exactly 0 the positive slot (b, r) holds the 0 (spec §3.1 step 2).
+    At exactly 0 the positive slot (b, r) holds the 0 (docs/lsnet-official.md §3.1 step 2).
     """
     dx, dy = dxdy.unbind(-1)
     zero = torch.zeros_like(dx)

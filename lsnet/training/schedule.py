@@ -1,4 +1,4 @@
-"""Learning rate as a pure function of the iteration: linear warmup, then step decay (spec §7).
+"""Learning rate as a pure function of the iteration: linear warmup, then step decay (docs/lsnet-official.md §7).
 A function of the iteration alone, so a resumed run continues on exactly the same curve."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`lsnet train`: SGD with warmup and step decay, gradient clipping, optional AMP, DDP under
-torchrun, atomic checkpoints, exact resume, periodic COCO evaluation (spec §7)."""
+torchrun, atomic checkpoints, exact resume, periodic COCO evaluation (docs/lsnet-official.md §7)."""
 from __future__ import annotations
 
 import json
@@ -92,7 +92,7 @@ class Trainer:
                        init_weight=cfg["init_weight"], refine_weight=cfg["refine_weight"],
                        cross_iou_alpha=cfg["cross_iou_alpha"]),
             reduce_mean=self.dist.reduce_mean)
-        self.base_lr = cfg["lr"] * cfg["batch"] / 16  # linear scaling rule (spec §14)
+        self.base_lr = cfg["lr"] * cfg["batch"] / 16  # linear scaling rule (docs/lsnet-official.md §14)
         self.optimizer = make_optimizer(cfg, [p for p in self.model.parameters() if p.requires_grad], self.base_lr)
         self.sampler = GlobalBatchSampler(len(self.train_set), cfg["batch"], self.dist.rank, self.dist.world,
                                           cfg["seed"])
@@ -169,7 +169,7 @@ class Trainer:
         return ap
 
     def _report_data(self) -> None:
-        """What the dataset left out or fixed, on screen and in the metrics log (spec §5)."""
+        """What the dataset left out or fixed, on screen and in the metrics log (docs/lsnet-official.md §5)."""
         ds = self.train_set
         record = {"train_images": len(ds), "skipped": dict(ds.skipped), "adjusted": dict(ds.adjusted)}
         self._log(record)

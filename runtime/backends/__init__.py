@@ -1,4 +1,4 @@
-"""Which backend runs a model file, and `load(path, backend=None, **options)` (DESIGN.md §2, §5).
+"""Which backend runs a model file, and `load(path, backend=None, **options)` (docs/architecture.md §2, §5).
 
 A backend is named by the file's suffix (`.pt` PyTorch, `.onnx` ONNX Runtime, `.engine`/`.plan`
 TensorRT); `backend=` picks another one that can run the same file, e.g. ONNX Runtime with its

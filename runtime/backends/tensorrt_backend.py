@@ -1,4 +1,4 @@
-"""TensorRT backend: an `.engine` written by `lsnet export engine`, with its sidecar (DESIGN.md §5).
+"""TensorRT backend: an `.engine` written by `lsnet export engine`, with its sidecar (docs/architecture.md §5).
 
 Loading reads the sidecar first (`lsnet.runtime.engine_metadata`): the model description, and
 the TensorRT release, GPU architecture and plugin library the engine needs, checked against this

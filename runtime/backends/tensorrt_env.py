@@ -2,10 +2,10 @@
 
 - `import_tensorrt()`: the real TensorRT ≥ 10, or an LSNetError that says what to install.
   `tensorrt-stubs` alone makes `import tensorrt` succeed as an empty module, so real TensorRT is
-  recognised by its version and its Builder (TOOLCHAIN.md).
+  recognised by its version and its Builder (docs/toolchain.md).
 - `load_plugins()`: NVIDIA's plugin library (the ONNX parser maps the towers' DeformConv to its
   ModulatedDeformConv2d) and ours, `liblsnet_trt_plugins.so`, before parsing or deserialising
-  (DESIGN.md §4).
+  (docs/architecture.md §4).
 - `open_gpu()`: pycuda, the GPU's name and compute capability, and its primary context — the one
   TensorRT's CUDA runtime calls use, so buffers allocated through pycuda are valid for TensorRT.
 

@@ -1,4 +1,4 @@
-"""`CocoDetectionDataset`: the item contract (DESIGN: dataset item), filtering and counting (spec §5)."""
+"""`CocoDetectionDataset`: the item contract (DESIGN: dataset item), filtering and counting (docs/lsnet-official.md §5)."""
 import json
 
 import cv2
@@ -112,8 +112,8 @@ def test_persons_without_labelled_keypoints_are_kept_and_outside_keypoints_clipp
     assert target["visible"][1].sum() == 0
     assert target["landmarks"][0, 0].tolist() == [64, 10]  # clipped to the image (§5.3)
     assert target["landmarks"][0, 1].tolist() == [0, 0]  # unlabelled stays (0, 0)
-    assert ds.adjusted == {"labelled keypoint outside the image (clipped, spec §5.3)": 1,
-                           "person without labelled keypoints (kept, spec §5.3)": 1}
+    assert ds.adjusted == {"labelled keypoint outside the image (clipped, docs/lsnet-official.md §5.3)": 1,
+                           "person without labelled keypoints (kept, docs/lsnet-official.md §5.3)": 1}
     assert ds.skipped == {"no 17 keypoints": 1}
 
 

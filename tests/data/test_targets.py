@@ -1,4 +1,4 @@
-"""Landmark targets (spec §5) against hand-worked examples."""
+"""Landmark targets (docs/lsnet-official.md §5) against hand-worked examples."""
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils

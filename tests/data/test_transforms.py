@@ -1,4 +1,4 @@
-"""Resize and flip of targets (spec §5.1–§5.3): what is scaled, what is clipped."""
+"""Resize and flip of targets (docs/lsnet-official.md §5.1–§5.3): what is scaled, what is clipped."""
 import numpy as np
 
 from lsnet.data.targets import Targets

@@ -1,4 +1,4 @@
-"""COCO formatting (spec §8.3) and pycocotools evaluation of `Detections`."""
+"""COCO formatting (docs/lsnet-official.md §8.3) and pycocotools evaluation of `Detections`."""
 import io
 from contextlib import redirect_stdout
 
@@ -109,7 +109,7 @@ def test_pose_results_keep_boxes_over_1024_px2_with_every_visibility_1():
     coco = _coco([], categories=[{"id": 1, "name": "person"}])
     kps = np.tile(np.arange(17, dtype=np.float32)[None, :, None], (2, 1, 2))
     entries = format_results(coco, {1: _dets([[0, 0, 32, 32], [0, 0, 33, 32]], kps)}, "pose")["keypoints"]
-    assert len(entries) == 1  # 32 × 32 = 1024 is dropped (spec §8.3)
+    assert len(entries) == 1  # 32 × 32 = 1024 is dropped (docs/lsnet-official.md §8.3)
     assert entries[0]["keypoints"][2::3] == [1.0] * 17 and entries[0]["keypoints"][3:5] == [1.0, 1.0]
 
 

@@ -1,4 +1,4 @@
-"""Stage-1 centroid and stage-2 ATSS assignment (spec §4) on hand-made cases."""
+"""Stage-1 centroid and stage-2 ATSS assignment (docs/lsnet-official.md §4) on hand-made cases."""
 import torch
 
 from lsnet.model.assigners import atss_assign, centroid_assign

@@ -1,4 +1,4 @@
-"""Cross-IOU loss (spec §3) on examples worked by hand."""
+"""Cross-IOU loss (docs/lsnet-official.md §3) on examples worked by hand."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""LSHead structure per task (spec §2.3, §2.6) and its gradient tricks (spec §2.8)."""
+"""LSHead structure per task (docs/lsnet-official.md §2.3, §2.6) and its gradient tricks (docs/lsnet-official.md §2.8)."""
 import pytest
 import torch
 

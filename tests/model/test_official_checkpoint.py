@@ -1,4 +1,4 @@
-"""R-50 bbox state-dict names and shapes equal spec §10; an mmdet-format dict loads strictly."""
+"""R-50 bbox state-dict names and shapes equal docs/lsnet-official.md §10; an mmdet-format dict loads strictly."""
 import pytest
 import torch
 import torchvision
@@ -8,7 +8,7 @@ from lsnet.model.config import ModelConfig
 from lsnet.model.lsnet import LSNet
 from lsnet.model.official import from_official, load_official, to_official
 
-# spec §10, transcribed: bbox_head keys of the R-50 bbox model (i over the 3 tower layers)
+# docs/lsnet-official.md §10, transcribed: bbox_head keys of the R-50 bbox model (i over the 3 tower layers)
 HEAD = {
     "cls_GN.weight": [256], "cls_GN.bias": [256], "bbox_GN.weight": [256], "bbox_GN.bias": [256],
     "pts_cls_conv.weight": [256, 256, 3, 3],

@@ -1,4 +1,4 @@
-"""Pyramid DCN (spec §2.5) against a naive loop over the official CUDA kernel's rule."""
+"""Pyramid DCN (docs/lsnet-official.md §2.5) against a naive loop over the official CUDA kernel's rule."""
 import math
 
 import numpy as np
@@ -46,7 +46,7 @@ def official_kernel(inp: np.ndarray, offset: np.ndarray, weight: np.ndarray, sca
 
 
 def official_pyramid_calls(feats, offset, weight, base, mode):
-    """The official head loop (spec §2.5): `offset[:, 0::2] *= σ_h` in place before every call
+    """The official head loop (docs/lsnet-official.md §2.5): `offset[:, 0::2] *= σ_h` in place before every call
     (cumulative); or each call's offsets scaled by its own σ only (exact)."""
     levels = pyramid_levels(base, len(feats))
     hb, wb = feats[base].shape[-2:]

@@ -1,7 +1,7 @@
 """CPU twin of LSNetDecode (trt_plugins/decode) against the reference `lsnet.model.decode.decode`.
 
 The twin runs the CUDA kernels' own element steps (decode_steps.cuh) in loops, so these tests pin
-the plugin's decoding, top-k, candidate order and class-wise NMS (spec §8) without a GPU.
+the plugin's decoding, top-k, candidate order and class-wise NMS (docs/lsnet-official.md §8) without a GPU.
 """
 from pathlib import Path
 
@@ -132,7 +132,7 @@ def test_float16_maps_decode_exactly_like_float32_maps_of_the_same_values(twins)
 
 
 def sorted_candidate_scores(levels, image, pre_nms_top_k, score_threshold):
-    """Probabilities of every (top-k location, class) pair above the threshold, best first (spec §8.2)."""
+    """Probabilities of every (top-k location, class) pair above the threshold, best first (docs/lsnet-official.md §8.2)."""
     scores = []
     for level in levels:
         probs = level.cls_logits[image].sigmoid().flatten(1).t()

@@ -1,4 +1,4 @@
-"""The plugin sources use only the TensorRT 10+ IPluginV3 API (DESIGN.md §4); V2 is deprecated."""
+"""The plugin sources use only the TensorRT 10+ IPluginV3 API (docs/architecture.md §4); V2 is deprecated."""
 import re
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """CPU twin of LSNetPyramidDCN (trt_plugins/pyramid_dcn) against torchvision and PyTorch references.
 
 The twin runs the CUDA kernel's own sampling, column and tile functions, so these tests pin the
-plugin math (spec §2.5) without a GPU.
+plugin math (docs/lsnet-official.md §2.5) without a GPU.
 """
 import numpy as np
 import pytest
@@ -100,7 +100,7 @@ def test_other_level_exact_offsets_match_grid_sample_reference(twins, level_hw, 
     ((13, 19), (25, 38), (7, 10)),  # P7 base: P6, then P5 (σ₃·σ₂ ≈ 6.6)
 ], ids=["middle", "p3-base", "p7-base"])
 def test_third_level_cumulative_offsets_match_official_in_place_scaling(twins, previous_hw, level_hw, base_hw):
-    """Cumulative mode (spec §2.5): the graph feeds o·σ_prev; the official kernel saw σ_prev·σ·o."""
+    """Cumulative mode (docs/lsnet-official.md §2.5): the graph feeds o·σ_prev; the official kernel saw σ_prev·σ·o."""
     x, offset, weight, bias = random_call(level_hw, base_hw, offset_scale=1.0, seed=3)
     sigma_prev = (previous_hw[0] / base_hw[0], previous_hw[1] / base_hw[1])
     sigma = (level_hw[0] / base_hw[0], level_hw[1] / base_hw[1])

@@ -1,4 +1,4 @@
-"""Real TensorRT and a real GPU, or a skip with the reason (TOOLCHAIN.md: `tensorrt-stubs` is not
+"""Real TensorRT and a real GPU, or a skip with the reason (docs/toolchain.md: `tensorrt-stubs` is not
 TensorRT, so availability is decided by `import_tensorrt`, which checks the version and a Builder).
 
 This folder must stay without __init__.py: as a package named `tensorrt` it would shadow the real

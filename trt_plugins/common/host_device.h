@@ -1,5 +1,5 @@
 // Macros that let one header hold the per-element math for both compilers: nvcc builds it
-// into the kernels, g++ into the CPU twins (DESIGN.md §4: same source on CPU and GPU).
+// into the kernels, g++ into the CPU twins (docs/architecture.md §4: same source on CPU and GPU).
 #pragma once
 
 #include <cmath>

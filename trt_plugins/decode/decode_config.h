@@ -1,4 +1,4 @@
-// Attributes and input sizes of LSNetDecode (spec §8, reference lsnet/model/decode.py).
+// Attributes and input sizes of LSNetDecode (docs/lsnet-official.md §8, reference lsnet/model/decode.py).
 #pragma once
 
 #include <vector>

@@ -1,6 +1,6 @@
 // Per-element math of LSNetDecode, shared by the CUDA kernels and the CPU twin: class
-// probabilities, four-component vector decoding (spec §2.2), anchor points, landmarks and boxes
-// (spec §8.1), clamping to the canvas. Mirrors lsnet/model/decode.py operation by operation.
+// probabilities, four-component vector decoding (docs/lsnet-official.md §2.2), anchor points, landmarks and boxes
+// (docs/lsnet-official.md §8.1), clamping to the canvas. Mirrors lsnet/model/decode.py operation by operation.
 #pragma once
 
 #include "../common/half_storage.h"
@@ -105,13 +105,13 @@ LSNET_HD inline float max_class_probability(LevelTensors<T> const& level, int nu
 }
 
 // One axis of a four-component vector: the larger slot wins with its sign; an exact tie gives
-// the first slot, negative (spec §2.2, lsnet.model.vectors.decode).
+// the first slot, negative (docs/lsnet-official.md §2.2, lsnet.model.vectors.decode).
 LSNET_HD inline float decode_pair(float negative_slot, float positive_slot)
 {
     return positive_slot > negative_slot ? positive_slot : -negative_slot;
 }
 
-// Anchor point (x·s, y·s), no half-stride offset (spec §1), plus the decoded vector × s.
+// Anchor point (x·s, y·s), no half-stride offset (docs/lsnet-official.md §1), plus the decoded vector × s.
 template <typename T>
 LSNET_HD inline Point vector_point(T const* map, int64_t plane, int vector, int location, int width, int stride)
 {

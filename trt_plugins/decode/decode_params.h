@@ -39,7 +39,7 @@ Params<T> make_params(Config const& config, Problem const& problem, void const* 
     p.iou_threshold = config.iou_threshold;
     p.max_candidates = config.max_candidates;
     p.max_detections = config.max_detections;
-    // Canvas = first level's size × its stride (the network input, spec §8.1 / decode.py).
+    // Canvas = first level's size × its stride (the network input, docs/lsnet-official.md §8.1 / decode.py).
     p.canvas_width = static_cast<float>(problem.levels[0].width * config.strides[0]);
     p.canvas_height = static_cast<float>(problem.levels[0].height * config.strides[0]);
     return p;

@@ -17,7 +17,7 @@ namespace {
 constexpr int32_t kSuccess = 0;
 constexpr int32_t kFailure = -1;
 
-// Outputs, in order (DESIGN.md §3): num_dets [B,1], boxes [B,K,4], scores [B,K], labels [B,K], landmarks [B,K,N,2].
+// Outputs, in order (docs/architecture.md §3): num_dets [B,1], boxes [B,K,4], scores [B,K], labels [B,K], landmarks [B,K,N,2].
 constexpr int32_t kNumOutputs = 5;
 constexpr DataType kOutputTypes[kNumOutputs]
     = {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kINT32, DataType::kFLOAT};

@@ -1,4 +1,4 @@
-// Per-element math of the pyramid DCN (spec §2.5), shared by the CUDA kernel and the CPU twin:
+// Per-element math of the pyramid DCN (docs/lsnet-official.md §2.5), shared by the CUDA kernel and the CPU twin:
 // where tap k of base-level position (h, w) lands on level l, the bilinear sample there, and the
 // (weight, column) elements of the implicit GEMM  out[o, p] = Σ_k A[o, k] · B[k, p].
 #pragma once
