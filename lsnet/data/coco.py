@@ -125,7 +125,7 @@ class CocoDetectionDataset(Dataset):
 
     def _image_targets(self, image_id: int) -> Targets:
         image_hw = self._image_size(image_id)
-        boxes, labels, landmarks, visible = [], [], [], []
+        boxes, labels, landmarks, visible, centres = [], [], [], [], []
         for ann in self.coco.imgToAnns.get(image_id, []):
             problem = self._problem(ann, image_hw)
             if problem:
@@ -137,12 +137,14 @@ class CocoDetectionDataset(Dataset):
             labels.append(self._label[ann["category_id"]])
             landmarks.append(points)
             visible.append(vis)
+            centres.append((x + w / 2, y + h / 2))  # of the annotation box as given, even if it crosses the border
         n = NUM_LANDMARKS[self.task]
         return Targets(
             boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
             labels=np.asarray(labels, np.int64),
             landmarks=np.asarray(landmarks, np.float32).reshape(-1, n, 2),
             visible=np.asarray(visible, np.float32).reshape(-1, n),
+            centres=np.asarray(centres, np.float32).reshape(-1, 2),
         )
 
     # --- items ---------------------------------------------------------------------------------
@@ -185,6 +187,7 @@ class CocoDetectionDataset(Dataset):
             "labels": torch.from_numpy(targets.labels),
             "landmarks": torch.from_numpy(targets.landmarks),
             "visible": torch.from_numpy(targets.visible),
+            "centres": torch.from_numpy(targets.centres),
             "image_id": int(image_id),
             "orig_size": (int(orig_size[0]), int(orig_size[1])),
             "scale": float(scale),

@@ -26,6 +26,10 @@ class Targets:
     labels: np.ndarray  # int64 [M] contiguous class index
     landmarks: np.ndarray  # float32 [M, N, 2] x, y
     visible: np.ndarray  # float32 [M, N] 1 where the landmark is labelled
+    # float32 [M, 2] centre of the annotation box, moved with the landmarks (scaled, clipped,
+    # mirrored): the bbox task's centre-vector target, as the official `extreme_points` carry it
+    # (§4.3, §5.1). Other tasks take the centre of their gt box instead.
+    centres: np.ndarray
 
 
 # --- geometry ----------------------------------------------------------------------------------

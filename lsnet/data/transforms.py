@@ -25,21 +25,20 @@ def resize(image_bgr: np.ndarray, targets: Targets, input_size: tuple[int, int],
            ) -> tuple[np.ndarray, Targets, float]:
     """Keep-ratio resize into `input_size` (H, W); targets scaled by the same factor.
 
-    bbox and pose clip boxes and points to the resized image (§5.1, §5.3); segm contours are
-    not clipped (§5.2) and their box stays the contour's extent.
+    bbox and pose clip boxes, points and centres to the resized image (§5.1, §5.3): a centre
+    is scaled, then clipped, so that of a box crossing the border is not the clipped box's centre.
+    segm contours are not clipped (§5.2) and their box stays the contour's extent.
     """
     image, scale = resize_keep_ratio(image_bgr, input_size)
     h, w = image.shape[:2]
-    boxes = targets.boxes * np.float32(scale)
-    landmarks = targets.landmarks * np.float32(scale)
+    boxes, landmarks, centres = (a * np.float32(scale) for a in (targets.boxes, targets.landmarks, targets.centres))
     if task == "segm":
         boxes = box_of(landmarks) if len(landmarks) else boxes
     else:
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-        landmarks[..., 0] = landmarks[..., 0].clip(0, w)
-        landmarks[..., 1] = landmarks[..., 1].clip(0, h)
-    return image, dataclasses.replace(targets, boxes=boxes, landmarks=landmarks), scale
+        for points in (boxes.reshape(-1, 2, 2), landmarks, centres):  # views: clipped in place
+            points[..., 0] = points[..., 0].clip(0, w)
+            points[..., 1] = points[..., 1].clip(0, h)
+    return image, dataclasses.replace(targets, boxes=boxes, landmarks=landmarks, centres=centres), scale
 
 
 def hflip_landmarks(landmarks: np.ndarray, visible: np.ndarray, width: float, task: str
@@ -66,9 +65,11 @@ def hflip(image_bgr: np.ndarray, targets: Targets, task: str) -> tuple[np.ndarra
     width = image_bgr.shape[1]
     boxes = targets.boxes.copy()
     boxes[:, [0, 2]] = width - targets.boxes[:, [2, 0]]
+    centres = targets.centres.copy()
+    centres[:, 0] = width - centres[:, 0]
     landmarks, visible = hflip_landmarks(targets.landmarks, targets.visible, width, task)
     return (np.ascontiguousarray(image_bgr[:, ::-1]),
-            dataclasses.replace(targets, boxes=boxes, landmarks=landmarks, visible=visible))
+            dataclasses.replace(targets, boxes=boxes, landmarks=landmarks, visible=visible, centres=centres))
 
 
 def to_network_input(image_bgr: np.ndarray, mean=MEAN, std=STD) -> np.ndarray:

@@ -43,15 +43,22 @@ def task_boxes(cfg: ModelConfig, target: dict) -> Tensor:
 
 
 def branch_points(br: Branch, target: dict, boxes: Tensor) -> Tensor:
-    """[M, V, 2] landmark targets of a branch, the box centre last (docs/lsnet-official.md §4.3, §12.1)."""
+    """[M, V, 2] landmark targets of a branch, the centre last (docs/lsnet-official.md §4.3, §12.1).
+
+    The centre is that of the task's gt box `boxes`, except in the bbox task, whose centre is the
+    annotation box's as the dataset gives it (`centres`: scaled and clipped, not re-centred on the
+    clipped box), as officially.
+    """
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    if br.name == "bbox" and target["landmarks"].shape[1] != 4:  # pose obj-box: side midpoints
+    if br.name != "bbox":
+        points = target["landmarks"]
+    elif target["landmarks"].shape[1] == 4:  # the bbox task: extreme points
+        points, centre = target["landmarks"], target["centres"]
+    else:  # pose obj-box: side midpoints
         x1, y1, x2, y2 = boxes.unbind(1)
         cx, cy = centre.unbind(1)
         points = torch.stack((torch.stack((cx, y1), 1), torch.stack((x1, cy), 1),
                               torch.stack((cx, y2), 1), torch.stack((x2, cy), 1)), dim=1)
-    else:
-        points = target["landmarks"]
     return torch.cat((points, centre[:, None]), dim=1)
 
 
@@ -65,6 +72,7 @@ class LSNetCriterion:
         # Under DDP the normalisers are averaged over processes, so that N processes compute
         # the gradient of the same global-batch loss as one process would.
         self.reduce_mean = reduce_mean or (lambda t: t)
+        self.positives: dict[str, list[int]] = {}  # of the last call: positives per image, by stage
 
     def _points(self, sizes: list[tuple[int, int]], device) -> tuple[Tensor, Tensor, Tensor, list[int]]:
         """Flat anchor points [P, 2], their stride [P], log2(stride) [P], points per level."""
@@ -111,12 +119,12 @@ class LSNetCriterion:
 
         cls_logits, cls_targets = [], []
         pos = {stage: [] for stage in ("init", "refine")}  # (image, point index, gt index) per stage
-        init_norm = 0.0
         for b, target in enumerate(targets):
             valid = self._valid(sizes, target["image_hw"], device)
             boxes = task_boxes(self.cfg, target)
-            # a box without area (e.g. kps-box of a person with no labelled keypoint) is never
-            # assigned; the official code lets such boxes take a P3 point (docs/lsnet-official.md §4.3).
+            # A box without area is never assigned. Officially a kps-box of one labelled keypoint
+            # (zero area) still takes one P3 point in stage 1; one of no labelled keypoint, none
+            # (docs/lsnet-official.md §4.3).
             keep = torch.nonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]), as_tuple=True)[0]
             a1 = centroid_assign(points, point_levels, valid, boxes[keep], self.cfg.point_base_scale,
                                  self.cfg.pos_num)
@@ -131,23 +139,23 @@ class LSNetCriterion:
             for stage, assigned in (("init", a1), ("refine", a2)):
                 idx = torch.nonzero(assigned >= 0, as_tuple=True)[0]
                 pos[stage].append((b, idx, assigned[idx]))
-            init_norm += max(int((a1 >= 0).sum()), 1)
 
-        num_pos = sum(len(i) for _, i, _ in pos["refine"])
-        refine_norm = self.reduce_mean(torch.tensor(float(max(num_pos, 1)), device=device)).clamp(min=1)
-        init_norm = self.reduce_mean(torch.tensor(float(init_norm), device=device))
+        self.positives = {stage: [len(idx) for _, idx, _ in found] for stage, found in pos.items()}
+        # Each stage's losses are divided by Σ over images of max(positives in the image, 1), as
+        # officially (docs/lsnet-official.md §3.4): an image without positives still counts 1.
+        norm = {stage: self.reduce_mean(torch.tensor(float(sum(max(n, 1) for n in per_image)), device=device))
+                for stage, per_image in self.positives.items()}
         lc = self.loss_cfg
         focal = sigmoid_focal_loss(torch.cat(cls_logits), torch.cat(cls_targets), lc.focal_alpha,
                                    lc.focal_gamma, reduction="sum")
-        losses = {"loss_cls": lc.cls_weight * focal / refine_norm}
+        losses = {"loss_cls": lc.cls_weight * focal / norm["refine"]}
         for br in self.branches:
             weights = (lc.init_weight, lc.refine_weight)
             if br.name == "bbox" and self.cfg.task == "pose":
                 weights = lc.side_midpoint_weights
-            for stage, pred_all, weight, norm in (("init", init, weights[0], init_norm),
-                                                  ("refine", refined, weights[1], refine_norm)):
+            for stage, pred_all, weight in (("init", init, weights[0]), ("refine", refined, weights[1])):
                 total = self._vector_loss(br, pred_all[br.name], pos[stage], targets, points, stride)
-                losses[f"loss_{br.name}_{stage}"] = weight * total / norm
+                losses[f"loss_{br.name}_{stage}"] = weight * total / norm[stage]
         return losses
 
     def _vector_loss(self, br: Branch, pred_all: Tensor, positives: list, targets: list[dict], points: Tensor,

@@ -1,4 +1,4 @@
-"""`CocoDetectionDataset`: the item contract (DESIGN: dataset item), filtering and counting (docs/lsnet-official.md §5)."""
+"""`CocoDetectionDataset`: the item contract (docs/architecture.md §7), filtering and counting (docs/lsnet-official.md §5)."""
 import json
 
 import cv2
@@ -136,6 +136,19 @@ def test_flip_mirrors_image_boxes_and_swaps_landmarks(make_coco):
     # top (20,10) → (44,10); left ← the right (40,26) mirrored → (24,26); bottom (24,50) → (40,50);
     # right ← the left (8,30) mirrored → (56,30)
     np.testing.assert_allclose(target["landmarks"][0], [[44, 10], [24, 26], [40, 50], [56, 30]])
+
+
+def test_bbox_centre_target_of_a_box_half_outside_the_image_is_the_annotation_centre_clipped(make_coco):
+    # a 128×64 image, an annotation box x −40 … 40 (half outside), y 10 … 40, at scale 0.5:
+    # official centre = clip(0.5 · (0, 25)) = (0, 12.5); the clipped box (0 … 20) would give (10, 12.5)
+    half_out = [[-40.0, 10.0, 40.0, 10.0, 40.0, 40.0, -40.0, 40.0]]
+    root = make_coco([(128, 64)], [{"image_id": 1, "bbox": [-40, 10, 80, 30], "segmentation": half_out},
+                                   {"image_id": 1, "bbox": [10, 20, 20, 20], "segmentation": SQUARE}])
+    target = _ds(root, "bbox", input_size=(32, 64))[0][1]
+    np.testing.assert_allclose(target["boxes"], [[0, 5, 20, 20], [5, 10, 15, 20]])
+    np.testing.assert_allclose(target["centres"], [[0, 12.5], [10, 15]])
+    flipped = _ds(root, "bbox", train=True, flip_prob=1.0, input_size=(32, 64))[0][1]
+    np.testing.assert_allclose(flipped["centres"], [[64, 12.5], [54, 15]])
 
 
 def test_flips_depend_only_on_seed_epoch_and_index(make_coco):

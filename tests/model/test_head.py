@@ -92,7 +92,7 @@ def test_loss_is_finite_and_trains_every_parameter(task, pose_box):
         vis = torch.ones(2, n)
         vis[1, :5] = 0
         targets.append(dict(boxes=boxes, labels=torch.tensor([0, 2]), landmarks=marks, visible=vis,
-                            image_hw=(64, 64)))
+                            centres=(boxes[:, :2] + boxes[:, 2:]) / 2, image_hw=(64, 64)))
     losses = model.criterion()(model(torch.randn(2, 3, 64, 64, generator=g)), targets)
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
