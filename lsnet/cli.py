@@ -1,18 +1,20 @@
 """`lsnet VERB …`: one entry point, one verb per user task (docs/architecture.md §2).
 
-Each verb lives in `lsnet/commands/<verb>.py` with `add_parser(subparsers)`; the module is
-light at import time (heavy imports happen inside its `run`), so `lsnet --help` is instant.
+Each verb lives in `lsnet/commands/<verb>.py` (`<verb>_.py` for a Python keyword, e.g. import)
+with `add_parser(subparsers)`; the module is light at import time (heavy imports happen inside
+its `run`), so `lsnet --help` is instant.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import sys
 
 from lsnet import __version__
 from lsnet.errors import LSNetError
 
-VERBS = ("data", "train", "eval", "export", "infer", "bench", "compare")
+VERBS = ("data", "train", "eval", "export", "import", "infer", "bench", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lsnet-trt {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
-        importlib.import_module(f"lsnet.commands.{verb}").add_parser(sub)
+        module = f"{verb}_" if keyword.iskeyword(verb) else verb
+        importlib.import_module(f"lsnet.commands.{module}").add_parser(sub)
     return parser
 
 

@@ -19,6 +19,8 @@ from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.landmarks import TASKS
 from lsnet.model.config import ModelConfig
+from lsnet.model.official import (check_official_provenance, describe_unofficial, official_provenance,
+                                  unofficial_options)
 
 FORMAT = "lsnet-checkpoint"
 VERSION = 1
@@ -52,20 +54,37 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, description: Model
     atomic_torch_save(payload, path)
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict, or a one-line LSNetError saying what is wrong with the file."""
+def load_torch_file(path: str | Path, allowed_globals: list = ()):
+    """`torch.load(weights_only=True)` of a file: tensors, containers and plain values only (plus
+    `allowed_globals`), nothing in it executed; a one-line LSNetError for a missing, corrupt or
+    refused file."""
     path = Path(path)
     if not path.is_file():
         raise LSNetError(f"checkpoint {path} not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(list(allowed_globals)):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+        refused = []
+        if isinstance(e, pickle.UnpicklingError):
+            try:
+                refused = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            except Exception:  # noqa: BLE001 - a file too damaged to list is reported as corrupt below
+                refused = []
+        if refused:
+            raise LSNetError(f"{path} is not a readable checkpoint: refusing to unpickle {', '.join(refused[:3])} "
+                             "(a checkpoint holds tensors, numbers and strings; anything else could run code)") from None
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise LSNetError(f"{path} is not a readable checkpoint (corrupt or truncated?): {reason}") from None
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict, or a one-line LSNetError saying what is wrong with the file."""
+    ckpt = load_torch_file(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         if isinstance(ckpt, dict) and "state_dict" in ckpt:
-            raise LSNetError(f"{path} is an mmdet-format checkpoint; convert it with "
-                             "`lsnet.model.official.checkpoint_from_official` first")
+            raise LSNetError(f"{path} is an mmdet-format checkpoint; convert it first: "
+                             f"lsnet import official {path} --config CONFIG.py --out MODEL.pt")
         raise LSNetError(f"{path} is not an lsnet checkpoint (no '{FORMAT}' format marker)")
     if ckpt.get("version", 0) > VERSION:
         raise LSNetError(f"{path} was written by a newer lsnet (checkpoint version {ckpt['version']})")
@@ -73,9 +92,12 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def build_model(ckpt: dict, path: str | Path = "checkpoint"):
+    """The model of a checkpoint, its weights loaded; refused if they are official weights under
+    options they were not trained with (`lsnet.model.official.check_official_provenance`)."""
     from lsnet.model.lsnet import LSNet
 
     cfg = ModelConfig.from_dict({**ckpt["model_config"], "pretrained": ""})
+    check_official_provenance(cfg, ckpt.get("description") or {}, str(path))
     model = LSNet(cfg)
     try:
         model.load_state_dict(ckpt["model"], strict=True)
@@ -93,12 +115,23 @@ def load_model(path: str | Path):
     return model.eval(), ModelDescription.from_dict(ckpt["description"])
 
 
-def load_matching_weights(model: torch.nn.Module, path: str | Path) -> tuple[int, list[str]]:
+def load_matching_weights(model: torch.nn.Module, path: str | Path,
+                          allow_unofficial_options: bool = False) -> tuple[int, list[str]]:
     """Initialise `model` from another lsnet checkpoint (mmdet's `load_from`): every weight whose
     name and shape match is copied, e.g. backbone, FPN and towers of a bbox model into a segm or pose model
     (a layer of the other task's landmark branch counts as the same name); layers of other shapes,
-    such as the landmark outputs, keep their init. Returns (copied, names left as they were)."""
-    source = read_checkpoint(path)["model"]
+    such as the landmark outputs, keep their init. Returns (copied, names left as they were).
+
+    Official weights (imported) into a model whose options differ from theirs are refused unless
+    `allow_unofficial_options` (the training key of that name)."""
+    ckpt = read_checkpoint(path)
+    official = official_provenance(ckpt.get("description") or {})
+    different = unofficial_options(model.cfg, ckpt["model_config"].get("task")) if official else {}
+    if different and not allow_unofficial_options:
+        raise LSNetError(f"load_from {path} holds official LSNet weights, trained with other options than this run's: "
+                         f"{describe_unofficial(different)}; set the official values, or "
+                         "allow_unofficial_options=true to start from them anyway")
+    source = ckpt["model"]
     state = model.state_dict()
     matching = {}
     for key, target in state.items():

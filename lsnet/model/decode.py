@@ -14,7 +14,7 @@ This is the canonical semantics every backend reproduces (the ONNX decode graph,
 5. the `max_detections` best by score, zero-padded: `num_dets` int32 [B,1], `boxes` [B,K,4],
    `scores` [B,K], `labels` int32 [B,K], `landmarks` [B,K,N,2] in canvas pixels.
 
-Deviation from docs/lsnet-official.md §8.1.3, on purpose: clamping before NMS uses the canvas, not the
+Deviation from docs/lsnet-official.md §8.1 step 3, on purpose: clamping before NMS uses the canvas, not the
 resized image, because an exported graph has no per-image size input. It moves only boxes
 that reach into the padding.
 """

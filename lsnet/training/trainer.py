@@ -83,7 +83,7 @@ class Trainer:
         self.description = describe(cfg, self.train_set.class_names, self.model_cfg)
         self.model = LSNet(self.model_cfg)
         if cfg["load_from"] and not resume_state:
-            copied, kept = load_matching_weights(self.model, cfg["load_from"])
+            copied, kept = load_matching_weights(self.model, cfg["load_from"], cfg["allow_unofficial_options"])
             if self.dist.main:
                 tqdm.write(f"load_from {cfg['load_from']}: {copied} weights copied, {len(kept)} left at their init")
         self.model.to(self.device)
@@ -92,7 +92,7 @@ class Trainer:
                        init_weight=cfg["init_weight"], refine_weight=cfg["refine_weight"],
                        cross_iou_alpha=cfg["cross_iou_alpha"]),
             reduce_mean=self.dist.reduce_mean)
-        self.base_lr = cfg["lr"] * cfg["batch"] / 16  # linear scaling rule (docs/lsnet-official.md §14)
+        self.base_lr = cfg["lr"] * cfg["batch"] / 16  # 0.01 per 16 images, scaled linearly (docs/lsnet-official.md §7)
         self.optimizer = make_optimizer(cfg, [p for p in self.model.parameters() if p.requires_grad], self.base_lr)
         self.sampler = GlobalBatchSampler(len(self.train_set), cfg["batch"], self.dist.rank, self.dist.world,
                                           cfg["seed"])

@@ -51,9 +51,9 @@ def tie_order(scores: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.array(order, dtype=int)
 
 
-def assert_same_detections(actual: dict, expected: dict) -> None:
+def assert_same_detections(actual: dict, expected: dict, box_tolerance: float = BOX_TOLERANCE) -> None:
     """Same count, same kept detections in the same order (labels exact, coordinates to float32
-    rounding; detections whose scores tie to rounding may come in either order)."""
+    rounding, `box_tolerance` pixels; detections whose scores tie to rounding may come in either order)."""
     np.testing.assert_array_equal(actual["num_dets"], expected["num_dets"])
     for image, count in enumerate(expected["num_dets"][:, 0]):
         count = int(count)
@@ -62,7 +62,7 @@ def assert_same_detections(actual: dict, expected: dict) -> None:
         np.testing.assert_array_equal(actual["labels"][image, a], expected["labels"][image, e])
         np.testing.assert_allclose(actual["scores"][image, a], expected["scores"][image, e], atol=SCORE_TOLERANCE)
         for key in ("boxes", "landmarks"):
-            np.testing.assert_allclose(actual[key][image, a], expected[key][image, e], atol=BOX_TOLERANCE, rtol=0)
+            np.testing.assert_allclose(actual[key][image, a], expected[key][image, e], atol=box_tolerance, rtol=0)
         assert not actual["scores"][image, count:].any(), "slots past num_dets are zero"
     for key in ("boxes", "scores", "labels", "landmarks"):
         assert actual[key].shape == expected[key].shape, key

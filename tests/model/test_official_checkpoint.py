@@ -1,67 +1,65 @@
-"""R-50 bbox state-dict names and shapes equal docs/lsnet-official.md §10; an mmdet-format dict loads strictly."""
+"""R-50 state-dict names and shapes equal docs/lsnet-official.md §10 for the four task variants; an
+mmdet-format dict loads strictly, and only into a model with the official options."""
 import pytest
 import torch
-import torchvision
+from official_layout import official_r50_shapes, random_weights
 
 from lsnet.errors import LSNetError
 from lsnet.model.config import ModelConfig
 from lsnet.model.lsnet import LSNet
-from lsnet.model.official import from_official, load_official, to_official
+from lsnet.model.official import from_official, load_official, to_official, weights_facts
 
-# docs/lsnet-official.md §10, transcribed: bbox_head keys of the R-50 bbox model (i over the 3 tower layers)
-HEAD = {
-    "cls_GN.weight": [256], "cls_GN.bias": [256], "bbox_GN.weight": [256], "bbox_GN.bias": [256],
-    "pts_cls_conv.weight": [256, 256, 3, 3],
-    "cls_af_dcn_conv.0.weight": [256, 768, 1, 1], "cls_af_dcn_conv.0.bias": [256],
-    "cls_feat_conv.weight": [256, 256, 3, 3], "cls_feat_conv.bias": [256],
-    "pts_cls_out.weight": [80, 256, 1, 1], "pts_cls_out.bias": [80],
-    "pts_bbox_init_conv.weight": [256, 256, 3, 3], "pts_bbox_init_conv.bias": [256],
-    "pts_bbox_init_out.weight": [28, 256, 1, 1], "pts_bbox_init_out.bias": [28],
-    "pts_bbox_refine_conv.weight": [256, 256, 3, 3],
-    "bbox_af_dcn_conv.0.weight": [256, 768, 1, 1], "bbox_af_dcn_conv.0.bias": [256],
-    "bbox_feat_conv.weight": [256, 256, 3, 3], "bbox_feat_conv.bias": [256],
-    "pts_bbox_refine_out.weight": [20, 256, 1, 1], "pts_bbox_refine_out.bias": [20],
-}
-for tower in ("cls_convs", "bbox_convs"):
-    for i in range(3):
-        HEAD |= {f"{tower}.{i}.conv.weight": [256, 256, 3, 3], f"{tower}.{i}.conv.bias": [256],
-                 f"{tower}.{i}.conv.conv_offset.weight": [27, 256, 3, 3], f"{tower}.{i}.conv.conv_offset.bias": [27],
-                 f"{tower}.{i}.bn.weight": [256], f"{tower}.{i}.bn.bias": [256]}
-NECK = {}
-for i, c in enumerate((512, 1024, 2048)):
-    NECK |= {f"lateral_convs.{i}.conv.weight": [256, c, 1, 1], f"lateral_convs.{i}.gn.weight": [256],
-             f"lateral_convs.{i}.gn.bias": [256]}
-for i, c in enumerate((256, 256, 256, 2048, 256)):
-    NECK |= {f"fpn_convs.{i}.conv.weight": [256, c, 3, 3], f"fpn_convs.{i}.gn.weight": [256],
-             f"fpn_convs.{i}.gn.bias": [256]}
+# official task name → this model's options
+VARIANTS = {"bbox": dict(task="bbox", num_classes=80), "segm": dict(task="segm", num_classes=80),
+            "pose_bbox": dict(task="pose", pose_box="obj", num_classes=1),
+            "pose_kbox": dict(task="pose", pose_box="kps", num_classes=1)}
 
 
-def official_r50_bbox_shapes() -> dict:
-    backbone = {k: list(v.shape) for k, v in torchvision.models.resnet50().state_dict().items()
-                if not k.startswith("fc.")}
-    return ({f"backbone.{k}": v for k, v in backbone.items()} | {f"neck.{k}": v for k, v in NECK.items()}
-            | {f"bbox_head.{k}": v for k, v in HEAD.items()})
+def r50(variant: str, **options) -> LSNet:
+    return LSNet(ModelConfig(**VARIANTS[variant], depth=50, pdcn_offsets="cumulative", **options))
 
 
 @pytest.fixture(scope="module")
-def r50():
-    return LSNet(ModelConfig(task="bbox", num_classes=80, depth=50, pdcn_offsets="cumulative"))
+def r50_bbox():
+    return r50("bbox")
 
 
-def test_state_dict_names_and_shapes_equal_spec_section_10(r50):
-    ours = {k: list(v.shape) for k, v in to_official(r50.state_dict()).items()}
-    assert ours == official_r50_bbox_shapes()
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_state_dict_names_and_shapes_equal_section_10(variant):
+    ours = {k: list(v.shape) for k, v in to_official(r50(variant).state_dict()).items()}
+    assert ours == official_r50_shapes(variant)
 
 
-def test_mmdet_format_checkpoint_loads_strictly(r50):
-    g = torch.Generator().manual_seed(0)
-    official = {k: torch.randn(v, generator=g) if v else torch.tensor(3) for k, v in official_r50_bbox_shapes().items()}
-    load_official(r50, {"meta": {}, "state_dict": official, "optimizer": {}})
-    mine = r50.state_dict()
+def official_r50_shapes_as_tensors(variant: str) -> dict:
+    return {k: torch.empty(v) for k, v in official_r50_shapes(variant).items()}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_weights_determine_task_backbone_classes_and_head(variant):
+    facts = weights_facts(from_official(official_r50_shapes_as_tensors(variant)))
+    options = VARIANTS[variant]
+    assert facts == {"task": options["task"], "pose_box": options.get("pose_box", "obj"), "depth": 50, "groups": 1,
+                     "width_per_group": 64, "num_classes": options["num_classes"], "tower": "dcn",
+                     "stacked_convs": 3, "fpn_channels": 256, "head_channels": 256}
+
+
+def test_mmdet_format_checkpoint_loads_strictly(r50_bbox):
+    official = random_weights(official_r50_shapes("bbox"))
+    load_official(r50_bbox, {"meta": {}, "state_dict": official, "optimizer": {}})
+    mine = r50_bbox.state_dict()
     for key, value in from_official(official).items():
         assert torch.equal(mine[key], value), key
 
 
-def test_a_foreign_state_dict_is_rejected_with_a_clear_error(r50):
+def test_official_weights_into_a_model_with_other_options_are_refused_unless_allowed():
+    model = LSNet(ModelConfig(task="pose", pose_box="kps", num_classes=1, depth=10, fpn_channels=16,
+                              head_channels=16, gn_groups=4, stacked_convs=1, pose_taps="symmetric"))
+    official = to_official(model.state_dict())
+    with pytest.raises(LSNetError, match="pdcn_offsets 'exact' .official 'cumulative'., pose_taps 'symmetric'"):
+        load_official(model, {"state_dict": official})
+    load_official(model, {"state_dict": official}, allow_unofficial_options=True)
+
+
+def test_a_foreign_state_dict_is_rejected_with_a_clear_error(r50_bbox):
     with pytest.raises(LSNetError, match="unexpected keys"):
-        load_official(r50, {"state_dict": {"roi_head.fc.weight": torch.zeros(1)}})
+        load_official(r50_bbox, {"state_dict": {"roi_head.fc.weight": torch.zeros(1)}})
