@@ -149,8 +149,7 @@ def _backbone(model: _Section) -> dict:
                               ("strides", [1, 2, 2, 2], "torchvision's strides"),
                               ("dilations", [1, 1, 1, 1], "no dilation")):
         bb.expect(key, default, (default,), why)
-    bb.expect("norm_cfg", {"type": "BN"}, ({"type": "BN", "requires_grad": True}, {"type": "BN"},
-                                           {"type": "SyncBN", "requires_grad": True}), "BatchNorm in the backbone")
+    bb.section("norm_cfg", {"type": "BN"}).expect("type", None, ("BN", "SyncBN"), "BatchNorm in the backbone")
     groups, width = (bb.get("groups", 1), bb.get("base_width", 4)) if kind == "ResNeXt" else (1, 64)
     return {"depth": depth, "groups": groups, "width_per_group": width,
             "frozen_stages": bb.get("frozen_stages", -1), "norm_eval": bb.get("norm_eval", True)}
