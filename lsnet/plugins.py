@@ -2,6 +2,8 @@
 
 - `load_twins()` imports `lsnet_twins`, the CPU twins of the TensorRT plugins (same math headers
   as the CUDA kernels), built by the top-level CMakeLists.txt; tests compare it with PyTorch.
+- `load_cuda_kernels()` imports `lsnet_cuda`, the plugins' CUDA kernels on device pointers (built
+  where nvcc is); GPU tests compare it with torchvision / PyTorch on CUDA, without TensorRT.
 - `find_plugin_library()` locates `liblsnet_trt_plugins.so` for the TensorRT engine builder and
   runtime, which load it before parsing or deserialising (docs/architecture.md §4).
 
@@ -25,6 +27,7 @@ PYRAMID_DCN_PLUGIN = "LSNetPyramidDCN"
 DECODE_PLUGIN = "LSNetDecode"
 
 TWINS_MODULE = "lsnet_twins"
+CUDA_MODULE = "lsnet_cuda"
 PLUGIN_LIBRARY = "liblsnet_trt_plugins.so"
 _REPO = Path(__file__).resolve().parent.parent
 _BUILD = _REPO / "build" / "trt_plugins"
@@ -36,27 +39,36 @@ def _build_hint() -> str:
 
 
 def twins_dirs() -> list[Path]:
-    """Where `lsnet_twins` is looked for: $LSNET_TWINS_DIR, then build/trt_plugins/python/."""
+    """Where the Python modules are looked for: $LSNET_TWINS_DIR, then build/trt_plugins/python/."""
     env = os.environ.get("LSNET_TWINS_DIR")
     return ([Path(env)] if env else []) + [_BUILD / "python"]
 
 
 def load_twins() -> ModuleType:
     """The `lsnet_twins` extension module; LSNetError with the build command if it is not built."""
-    if TWINS_MODULE in sys.modules:
-        return sys.modules[TWINS_MODULE]
+    return _load_module(TWINS_MODULE, "the plugin CPU twins")
+
+
+def load_cuda_kernels() -> ModuleType:
+    """The `lsnet_cuda` extension module; LSNetError with the build command if it is not built."""
+    return _load_module(CUDA_MODULE, "the CUDA kernels, built where nvcc is found")
+
+
+def _load_module(name: str, what: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
     for folder in twins_dirs():
-        if any((folder / f"{TWINS_MODULE}{suffix}").is_file() for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+        if any((folder / f"{name}{suffix}").is_file() for suffix in importlib.machinery.EXTENSION_SUFFIXES):
             sys.path.insert(0, str(folder))
             try:
-                return importlib.import_module(TWINS_MODULE)
+                return importlib.import_module(name)
             except ImportError as e:
-                raise LSNetError(f"{TWINS_MODULE} in {folder} does not import ({e}); rebuild it for this Python: "
+                raise LSNetError(f"{name} in {folder} does not import ({e}); rebuild it for this Python: "
                                  f"{_build_hint()}") from e
             finally:
                 sys.path.remove(str(folder))
     searched = ", ".join(str(d) for d in twins_dirs())
-    raise LSNetError(f"the plugin CPU twins ({TWINS_MODULE}) are not built (looked in {searched}); {_build_hint()}")
+    raise LSNetError(f"{name} ({what}) is not built (looked in {searched}); {_build_hint()}")
 
 
 def find_plugin_library() -> Path:

@@ -15,14 +15,19 @@ def test_no_deprecated_plugin_api_in_sources():
 
 
 def test_both_plugins_are_ipluginv3_with_v3_creators():
-    for header in ("pyramid_dcn/pyramid_dcn_plugin.h", "decode/decode_plugin.h"):
-        text = (PLUGINS / header).read_text()
-        for interface in ("IPluginV3", "IPluginV3OneCore", "IPluginV3OneBuild", "IPluginV3OneRuntime",
-                          "IPluginCreatorV3One"):
-            assert f"public nvinfer1::{interface}" in text, (header, interface)
+    """Both derive from the shared base, which implements the V3 interfaces and the V3 creator."""
+    base = (PLUGINS / "common" / "plugin_base.h").read_text()
+    for interface in ("IPluginV3", "IPluginV3OneCore", "IPluginV3OneBuild", "IPluginV3OneRuntime",
+                      "IPluginCreatorV3One"):
+        assert f"public nvinfer1::{interface}" in base, interface
+    for source, plugin in (("pyramid_dcn/pyramid_dcn_plugin.cpp", "PyramidDcnPlugin"),
+                           ("decode/decode_plugin.cpp", "DecodePlugin")):
+        text = (PLUGINS / source).read_text()
+        assert f"class {plugin} final : public PluginBase<{plugin}>" in text, source
+        assert f"static PluginCreator<{plugin}> creator;" in text, source
 
 
 def test_library_exports_the_loader_entry_points():
-    text = (PLUGINS / "common" / "plugin_library.cpp").read_text()
+    text = (PLUGINS / "library" / "plugin_library.cpp").read_text()
     assert re.search(r'extern "C" LSNET_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface\* const\* getCreators\(', text)
     assert re.search(r'extern "C" LSNET_PLUGIN_EXPORT void setLoggerFinder\(', text)

@@ -6,6 +6,21 @@
 namespace lsnet {
 namespace trt {
 
+std::vector<nvinfer1::PluginField> attribute_fields(
+    std::vector<Attribute> const& attributes, std::vector<FieldValue> const& values)
+{
+    if (!values.empty() && values.size() != attributes.size())
+        throw ValidationError("plugin attribute table and values differ in length");
+    std::vector<nvinfer1::PluginField> fields;
+    for (size_t i = 0; i < attributes.size(); ++i)
+    {
+        Attribute const& a = attributes[i];
+        fields.emplace_back(a.name, values.empty() ? nullptr : values[i].data, a.type,
+            values.empty() ? a.length : values[i].length);
+    }
+    return fields;
+}
+
 FieldReader::FieldReader(char const* plugin, nvinfer1::PluginFieldCollection const* fields)
     : mPlugin(plugin)
     , mFields(fields)

@@ -1,5 +1,7 @@
-// Reading plugin attributes from a PluginFieldCollection (the ONNX parser gives ints as INT32 and
-// floats as FLOAT32; INT64 / FLOAT64 are accepted too), with errors naming plugin and field.
+// Plugin attributes: the table each plugin declares them in, the PluginFields made from it (for
+// the creator's field names and for serialisation), and reading them back from a
+// PluginFieldCollection (the ONNX parser gives ints as INT32 and floats as FLOAT32; INT64 /
+// FLOAT64 are accepted too), with errors naming plugin and field.
 #pragma once
 
 #include <NvInferRuntime.h>
@@ -10,6 +12,26 @@
 
 namespace lsnet {
 namespace trt {
+
+// One row of a plugin's attribute table.
+struct Attribute
+{
+    char const* name;
+    nvinfer1::PluginFieldType type;
+    int32_t length; // elements; 0 for a list of any length
+};
+
+// The current value of an attribute: where it is and how many elements it has.
+struct FieldValue
+{
+    void const* data;
+    int32_t length;
+};
+
+// PluginFields of `attributes`, in table order: with `values` (one per row) for serialisation, or
+// without (empty `values`: null data, the table's lengths) for the creator's field names.
+std::vector<nvinfer1::PluginField> attribute_fields(
+    std::vector<Attribute> const& attributes, std::vector<FieldValue> const& values);
 
 class FieldReader
 {

@@ -7,6 +7,8 @@
 
 #include <NvInferRuntime.h>
 
+#include <vector>
+
 namespace lsnet {
 namespace trt {
 
@@ -26,6 +28,34 @@ inline Shape shape_of(nvinfer1::DimsExprs const& dims)
 inline Shape shape_of(nvinfer1::Dims const& dims)
 {
     return Shape(dims.d, dims.d + dims.nbDims);
+}
+
+// Shapes of the first `count` tensors, from build-time dimension expressions, descriptors
+// (configure / onShapeChange) or, with `largest`, the profile's largest dims.
+template <typename Tensor, typename DimsOf>
+std::vector<Shape> shapes_of(Tensor const* tensors, int32_t count, DimsOf dims_of)
+{
+    std::vector<Shape> shapes;
+    for (int32_t i = 0; i < count; ++i)
+        shapes.push_back(shape_of(dims_of(tensors[i])));
+    return shapes;
+}
+
+inline std::vector<Shape> shapes_of(nvinfer1::DimsExprs const* dims, int32_t count)
+{
+    return shapes_of(dims, count, [](nvinfer1::DimsExprs const& d) -> nvinfer1::DimsExprs const& { return d; });
+}
+
+inline std::vector<Shape> shapes_of(nvinfer1::PluginTensorDesc const* descs, int32_t count)
+{
+    return shapes_of(descs, count, [](nvinfer1::PluginTensorDesc const& d) { return d.dims; });
+}
+
+inline std::vector<Shape> shapes_of(nvinfer1::DynamicPluginTensorDesc const* descs, int32_t count, bool largest = false)
+{
+    return shapes_of(descs, count, [largest](nvinfer1::DynamicPluginTensorDesc const& d) {
+        return largest ? d.max : d.desc.dims;
+    });
 }
 
 inline bool is_linear_float_or_half(nvinfer1::PluginTensorDesc const& desc)

@@ -1,293 +1,133 @@
 #include "decode_plugin.h"
-#include "../common/plugin_fields.h"
-#include "../common/plugin_log.h"
-#include "../common/plugin_tensors.h"
+#include "../common/plugin_base.h"
 #include "decode_kernel.h"
 #include "decode_shapes.h"
 
-#include <exception>
+#include <algorithm>
 
 namespace lsnet {
 namespace trt {
+namespace {
 
 using namespace nvinfer1;
 
-namespace {
-
-constexpr int32_t kSuccess = 0;
-constexpr int32_t kFailure = -1;
-
 // Outputs, in order (docs/architecture.md §3): num_dets [B,1], boxes [B,K,4], scores [B,K], labels [B,K], landmarks [B,K,N,2].
-constexpr int32_t kNumOutputs = 5;
-constexpr DataType kOutputTypes[kNumOutputs]
+constexpr DataType kOutputTypes[]
     = {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kINT32, DataType::kFLOAT};
 
-decode::Config config_from_fields(PluginFieldCollection const* fc)
+class DecodePlugin final : public PluginBase<DecodePlugin>
 {
-    FieldReader const fields(decode::kPluginName, fc);
-    decode::Config c;
-    c.num_landmarks = fields.required_integer("num_landmarks");
-    std::vector<int32_t> const strides = fields.required_integers("strides");
-    c.strides.assign(strides.begin(), strides.end());
-    c.box_source = static_cast<decode::BoxSource>(fields.required_integer("box_source"));
-    c.pre_nms_top_k = fields.integer("pre_nms_top_k", c.pre_nms_top_k);
-    c.score_threshold = fields.real("score_threshold", c.score_threshold);
-    c.iou_threshold = fields.real("iou_threshold", c.iou_threshold);
-    c.max_detections = fields.integer("max_detections", c.max_detections);
-    c.max_candidates = fields.integer("max_candidates", c.max_candidates);
-    decode::validate_config(c);
-    return c;
-}
+public:
+    static constexpr char const* kName = decode::kPluginName;
+    static constexpr int32_t kNbOutputs = 5;
 
-} // namespace
-
-DecodePlugin::DecodePlugin(std::string name, decode::Config config)
-    : mName(std::move(name))
-    , mConfig(std::move(config))
-{
-}
-
-IPluginCapability* DecodePlugin::getCapabilityInterface(PluginCapabilityType type) noexcept
-{
-    switch (type)
+    // The attributes (README.md), in serialisation order.
+    static std::vector<Attribute> const& attributes()
     {
-    case PluginCapabilityType::kBUILD: return static_cast<IPluginV3OneBuild*>(this);
-    case PluginCapabilityType::kRUNTIME: return static_cast<IPluginV3OneRuntime*>(this);
-    case PluginCapabilityType::kCORE: return static_cast<IPluginV3OneCore*>(this);
+        static std::vector<Attribute> const table{
+            {"num_landmarks", PluginFieldType::kINT32, 1},
+            {"strides", PluginFieldType::kINT32, 0},
+            {"box_source", PluginFieldType::kINT32, 1},
+            {"pre_nms_top_k", PluginFieldType::kINT32, 1},
+            {"score_threshold", PluginFieldType::kFLOAT32, 1},
+            {"iou_threshold", PluginFieldType::kFLOAT32, 1},
+            {"max_detections", PluginFieldType::kINT32, 1},
+            {"max_candidates", PluginFieldType::kINT32, 1},
+        };
+        return table;
     }
-    return nullptr;
-}
 
-IPluginV3* DecodePlugin::clone() noexcept
-{
-    try
+    static DecodePlugin* create(std::string name, PluginFieldCollection const* fields)
     {
-        auto* copy = new DecodePlugin(mName, mConfig);
-        copy->mProblem = mProblem;
-        return copy;
+        FieldReader const read(kName, fields);
+        decode::Config c;
+        c.num_landmarks = read.required_integer("num_landmarks");
+        std::vector<int32_t> const strides = read.required_integers("strides");
+        c.strides.assign(strides.begin(), strides.end());
+        c.box_source = static_cast<decode::BoxSource>(read.required_integer("box_source"));
+        c.pre_nms_top_k = read.integer("pre_nms_top_k", c.pre_nms_top_k);
+        c.score_threshold = read.real("score_threshold", c.score_threshold);
+        c.iou_threshold = read.real("iou_threshold", c.iou_threshold);
+        c.max_detections = read.integer("max_detections", c.max_detections);
+        c.max_candidates = read.integer("max_candidates", c.max_candidates);
+        decode::validate_config(c);
+        return new DecodePlugin(std::move(name), std::move(c));
     }
-    catch (std::exception const& e)
+
+    DecodePlugin(std::string name, decode::Config config)
+        : PluginBase(std::move(name))
+        , mConfig(std::move(config))
     {
-        log_error(e.what());
     }
-    return nullptr;
-}
 
-char const* DecodePlugin::getPluginName() const noexcept
-{
-    return decode::kPluginName;
-}
-
-char const* DecodePlugin::getPluginVersion() const noexcept
-{
-    return kPluginVersion;
-}
-
-char const* DecodePlugin::getPluginNamespace() const noexcept
-{
-    return kPluginNamespace;
-}
-
-int32_t DecodePlugin::getNbOutputs() const noexcept
-{
-    return kNumOutputs;
-}
-
-int32_t DecodePlugin::getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const*, int32_t) const noexcept
-{
-    if (nbOutputs != kNumOutputs)
-        return kFailure;
-    for (int32_t i = 0; i < kNumOutputs; ++i)
-        outputTypes[i] = kOutputTypes[i];
-    return kSuccess;
-}
-
-int32_t DecodePlugin::getOutputShapes(DimsExprs const* inputs, int32_t nbInputs, DimsExprs const*, int32_t,
-    DimsExprs* outputs, int32_t nbOutputs, IExprBuilder& exprBuilder) noexcept
-{
-    try
+    std::vector<FieldValue> attributeValues()
     {
-        std::vector<Shape> shapes;
-        for (int32_t i = 0; i < nbInputs; ++i)
-            shapes.push_back(shape_of(inputs[i]));
-        decode::validate_inputs(mConfig, shapes);
-        if (nbOutputs != kNumOutputs)
-            throw ValidationError(std::string(decode::kPluginName) + ": has exactly 5 outputs");
+        mBoxSourceField = static_cast<int32_t>(mConfig.box_source);
+        return {{&mConfig.num_landmarks, 1}, {mConfig.strides.data(), static_cast<int32_t>(mConfig.strides.size())},
+            {&mBoxSourceField, 1}, {&mConfig.pre_nms_top_k, 1}, {&mConfig.score_threshold, 1},
+            {&mConfig.iou_threshold, 1}, {&mConfig.max_detections, 1}, {&mConfig.max_candidates, 1}};
+    }
+
+    void validate(std::vector<Shape> const& inputs) const { decode::validate_inputs(mConfig, inputs); }
+
+    void outputTypes(DataType const*, DataType* outputs) const
+    {
+        std::copy(std::begin(kOutputTypes), std::end(kOutputTypes), outputs);
+    }
+
+    void outputShapes(DimsExprs const* inputs, DimsExprs* outputs, IExprBuilder& exprs) const
+    {
         IDimensionExpr const* batch = inputs[0].d[0];
-        IDimensionExpr const* k = exprBuilder.constant(mConfig.max_detections);
+        IDimensionExpr const* k = exprs.constant(mConfig.max_detections);
         auto const set = [&](int32_t o, std::vector<IDimensionExpr const*> const& dims) {
             outputs[o].nbDims = static_cast<int32_t>(dims.size());
             for (size_t i = 0; i < dims.size(); ++i)
                 outputs[o].d[i] = dims[i];
         };
-        set(0, {batch, exprBuilder.constant(1)});
-        set(1, {batch, k, exprBuilder.constant(4)});
+        set(0, {batch, exprs.constant(1)});
+        set(1, {batch, k, exprs.constant(4)});
         set(2, {batch, k});
         set(3, {batch, k});
-        set(4, {batch, k, exprBuilder.constant(mConfig.num_landmarks), exprBuilder.constant(2)});
-        return kSuccess;
+        set(4, {batch, k, exprs.constant(mConfig.num_landmarks), exprs.constant(2)});
     }
-    catch (std::exception const& e)
+
+    bool supportsFormat(int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs) const
     {
-        log_error(e.what());
+        PluginTensorDesc const& desc = inOut[pos].desc;
+        if (pos < nbInputs) // FP32 or FP16 maps, all of the type of the first input
+            return is_linear_float_or_half(desc) && desc.type == inOut[0].desc.type;
+        return desc.format == TensorFormat::kLINEAR && desc.type == kOutputTypes[pos - nbInputs];
     }
-    return kFailure;
-}
 
-bool DecodePlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t) noexcept
-{
-    PluginTensorDesc const& desc = inOut[pos].desc;
-    if (pos < nbInputs) // FP32 or FP16 maps, all of the type of the first input
-        return is_linear_float_or_half(desc) && desc.type == inOut[0].desc.type;
-    return desc.format == TensorFormat::kLINEAR && desc.type == kOutputTypes[pos - nbInputs];
-}
-
-int32_t DecodePlugin::configurePlugin(
-    DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t) noexcept
-{
-    try
+    size_t workspaceSize(std::vector<Shape> const& largest) const
     {
-        std::vector<Shape> shapes;
-        for (int32_t i = 0; i < nbInputs; ++i)
-            shapes.push_back(shape_of(in[i].desc.dims));
-        decode::validate_inputs(mConfig, shapes);
-        return kSuccess;
+        return decode::workspace_size(mConfig, decode::problem_from_shapes(mConfig, largest));
     }
-    catch (std::exception const& e)
+
+    void shapesChanged(std::vector<Shape> const& inputs) { mProblem = decode::problem_from_shapes(mConfig, inputs); }
+
+    cudaError_t launch(PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
+        void* workspace, cudaStream_t stream)
     {
-        log_error(e.what());
+        decode::Outputs const out{static_cast<int32_t*>(outputs[0]), static_cast<float*>(outputs[1]),
+            static_cast<float*>(outputs[2]), static_cast<int32_t*>(outputs[3]), static_cast<float*>(outputs[4])};
+        return decode::launch(element_type(inputDesc[0].type), mConfig, mProblem, inputs, out, workspace, stream);
     }
-    return kFailure;
-}
 
-size_t DecodePlugin::getWorkspaceSize(
-    DynamicPluginTensorDesc const* inputs, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t) const noexcept
-{
-    try
-    {
-        // The largest shapes of the profile bound every intermediate array.
-        std::vector<Shape> shapes;
-        for (int32_t i = 0; i < nbInputs; ++i)
-            shapes.push_back(shape_of(inputs[i].max));
-        return decode::workspace_size(mConfig, decode::problem_from_shapes(mConfig, shapes));
-    }
-    catch (std::exception const& e)
-    {
-        log_error(e.what());
-    }
-    return 0;
-}
+private:
+    decode::Config mConfig;
+    // Set by shapesChanged() for the next launch().
+    decode::Problem mProblem{};
+    // box_source as the int32 that attributeValues() points to.
+    int32_t mBoxSourceField = 0;
+};
 
-int32_t DecodePlugin::onShapeChange(PluginTensorDesc const* in, int32_t nbInputs, PluginTensorDesc const*, int32_t) noexcept
-{
-    try
-    {
-        std::vector<Shape> shapes;
-        for (int32_t i = 0; i < nbInputs; ++i)
-            shapes.push_back(shape_of(in[i].dims));
-        mProblem = decode::problem_from_shapes(mConfig, shapes);
-        return kSuccess;
-    }
-    catch (std::exception const& e)
-    {
-        log_error(e.what());
-    }
-    return kFailure;
-}
+} // namespace
 
-int32_t DecodePlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*, void const* const* inputs,
-    void* const* outputs, void* workspace, cudaStream_t stream) noexcept
+IPluginCreatorV3One* decode_plugin_creator()
 {
-    decode::Outputs const out{static_cast<int32_t*>(outputs[0]), static_cast<float*>(outputs[1]),
-        static_cast<float*>(outputs[2]), static_cast<int32_t*>(outputs[3]), static_cast<float*>(outputs[4])};
-    cudaError_t const status
-        = decode::launch(element_type(inputDesc[0].type), mConfig, mProblem, inputs, out, workspace, stream);
-    if (status == cudaSuccess)
-        return kSuccess;
-    log_error((std::string(decode::kPluginName) + ": kernel launch failed: " + cudaGetErrorString(status)).c_str());
-    return kFailure;
-}
-
-IPluginV3* DecodePlugin::attachToContext(IPluginResourceContext*) noexcept
-{
-    return clone();
-}
-
-PluginFieldCollection const* DecodePlugin::getFieldsToSerialize() noexcept
-{
-    try
-    {
-        mBoxSourceField = static_cast<int32_t>(mConfig.box_source);
-        mFields = {
-            PluginField("num_landmarks", &mConfig.num_landmarks, PluginFieldType::kINT32, 1),
-            PluginField("strides", mConfig.strides.data(), PluginFieldType::kINT32,
-                static_cast<int32_t>(mConfig.strides.size())),
-            PluginField("box_source", &mBoxSourceField, PluginFieldType::kINT32, 1),
-            PluginField("pre_nms_top_k", &mConfig.pre_nms_top_k, PluginFieldType::kINT32, 1),
-            PluginField("score_threshold", &mConfig.score_threshold, PluginFieldType::kFLOAT32, 1),
-            PluginField("iou_threshold", &mConfig.iou_threshold, PluginFieldType::kFLOAT32, 1),
-            PluginField("max_detections", &mConfig.max_detections, PluginFieldType::kINT32, 1),
-            PluginField("max_candidates", &mConfig.max_candidates, PluginFieldType::kINT32, 1),
-        };
-        mFieldCollection.nbFields = static_cast<int32_t>(mFields.size());
-        mFieldCollection.fields = mFields.data();
-        return &mFieldCollection;
-    }
-    catch (std::exception const& e)
-    {
-        log_error(e.what());
-    }
-    return nullptr;
-}
-
-DecodePluginCreator::DecodePluginCreator()
-    : mFieldNames{
-        PluginField("num_landmarks", nullptr, PluginFieldType::kINT32, 1),
-        PluginField("strides", nullptr, PluginFieldType::kINT32),
-        PluginField("box_source", nullptr, PluginFieldType::kINT32, 1),
-        PluginField("pre_nms_top_k", nullptr, PluginFieldType::kINT32, 1),
-        PluginField("score_threshold", nullptr, PluginFieldType::kFLOAT32, 1),
-        PluginField("iou_threshold", nullptr, PluginFieldType::kFLOAT32, 1),
-        PluginField("max_detections", nullptr, PluginFieldType::kINT32, 1),
-        PluginField("max_candidates", nullptr, PluginFieldType::kINT32, 1),
-    }
-{
-    mFieldNameCollection.nbFields = static_cast<int32_t>(mFieldNames.size());
-    mFieldNameCollection.fields = mFieldNames.data();
-}
-
-char const* DecodePluginCreator::getPluginName() const noexcept
-{
-    return decode::kPluginName;
-}
-
-char const* DecodePluginCreator::getPluginVersion() const noexcept
-{
-    return kPluginVersion;
-}
-
-char const* DecodePluginCreator::getPluginNamespace() const noexcept
-{
-    return kPluginNamespace;
-}
-
-PluginFieldCollection const* DecodePluginCreator::getFieldNames() noexcept
-{
-    return &mFieldNameCollection;
-}
-
-IPluginV3* DecodePluginCreator::createPlugin(char const* name, PluginFieldCollection const* fc, TensorRTPhase) noexcept
-{
-    try
-    {
-        return new DecodePlugin(name ? name : "", config_from_fields(fc));
-    }
-    catch (std::exception const& e)
-    {
-        log_error(e.what());
-    }
-    return nullptr;
+    static PluginCreator<DecodePlugin> creator;
+    return &creator;
 }
 
 } // namespace trt

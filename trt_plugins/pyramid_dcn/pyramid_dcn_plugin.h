@@ -1,75 +1,15 @@
-// TensorRT IPluginV3 adapter of the pyramid DCN kernel (README.md): shapes, formats and
-// serialisation for TensorRT; the math is in pyramid_dcn_sampling.cuh / pyramid_dcn_tile.cuh.
+// LSNetPyramidDCN for TensorRT (README.md): the IPluginV3 adapter of the pyramid DCN kernel,
+// defined in pyramid_dcn_plugin.cpp over ../common/plugin_base.h; the math is in
+// pyramid_dcn_sampling.cuh / pyramid_dcn_tile.cuh.
 #pragma once
 
-#include "pyramid_dcn_sampling.cuh"
-
 #include <NvInferRuntime.h>
-
-#include <string>
 
 namespace lsnet {
 namespace trt {
 
-class PyramidDcnPlugin final : public nvinfer1::IPluginV3,
-                               public nvinfer1::IPluginV3OneCore,
-                               public nvinfer1::IPluginV3OneBuild,
-                               public nvinfer1::IPluginV3OneRuntime
-{
-public:
-    explicit PyramidDcnPlugin(std::string name);
-
-    // IPluginV3
-    nvinfer1::IPluginCapability* getCapabilityInterface(nvinfer1::PluginCapabilityType type) noexcept override;
-    nvinfer1::IPluginV3* clone() noexcept override;
-
-    // IPluginV3OneCore
-    char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    char const* getPluginNamespace() const noexcept override;
-
-    // IPluginV3OneBuild
-    int32_t getNbOutputs() const noexcept override;
-    int32_t getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
-        nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept override;
-    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const* shapeInputs,
-        int32_t nbShapeInputs, nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
-        nvinfer1::IExprBuilder& exprBuilder) noexcept override;
-    bool supportsFormatCombination(int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut, int32_t nbInputs,
-        int32_t nbOutputs) noexcept override;
-    int32_t configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
-        nvinfer1::DynamicPluginTensorDesc const* out, int32_t nbOutputs) noexcept override;
-
-    // IPluginV3OneRuntime
-    int32_t onShapeChange(nvinfer1::PluginTensorDesc const* in, int32_t nbInputs, nvinfer1::PluginTensorDesc const* out,
-        int32_t nbOutputs) noexcept override;
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
-        void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
-    nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* context) noexcept override;
-    nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override;
-
-private:
-    std::string mName;
-    // Set by onShapeChange() for the next enqueue().
-    pyramid_dcn::Geometry mGeometry{};
-    bool mHasBias = false;
-    nvinfer1::PluginFieldCollection mNoFields{0, nullptr};
-};
-
-// Creates LSNetPyramidDCN (namespace "lsnet", version "1"); it has no attributes.
-class PyramidDcnPluginCreator final : public nvinfer1::IPluginCreatorV3One
-{
-public:
-    char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    char const* getPluginNamespace() const noexcept override;
-    nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
-    nvinfer1::IPluginV3* createPlugin(
-        char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept override;
-
-private:
-    nvinfer1::PluginFieldCollection mNoFields{0, nullptr};
-};
+// The creator of LSNetPyramidDCN (namespace "lsnet", version "1"), for the library's getCreators().
+nvinfer1::IPluginCreatorV3One* pyramid_dcn_plugin_creator();
 
 } // namespace trt
 } // namespace lsnet

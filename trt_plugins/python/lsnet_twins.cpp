@@ -6,6 +6,7 @@
 #include "../decode/decode_twin.h"
 #include "../pyramid_dcn/pyramid_dcn_shapes.h"
 #include "../pyramid_dcn/pyramid_dcn_twin.h"
+#include "decode_arguments.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -90,15 +91,8 @@ py::dict decode(std::vector<py::array> levels, int num_landmarks, std::vector<in
     int pre_nms_top_k, float score_threshold, float iou_threshold, int max_detections, int max_candidates)
 {
     using namespace lsnet::decode;
-    Config config;
-    config.num_landmarks = num_landmarks;
-    config.strides = strides;
-    config.box_source = static_cast<BoxSource>(box_source);
-    config.pre_nms_top_k = pre_nms_top_k;
-    config.score_threshold = score_threshold;
-    config.iou_threshold = iou_threshold;
-    config.max_detections = max_detections;
-    config.max_candidates = max_candidates;
+    Config const config = decode_config(num_landmarks, std::move(strides), box_source, pre_nms_top_k, score_threshold,
+        iou_threshold, max_detections, max_candidates);
     std::vector<lsnet::Shape> shapes;
     for (py::array const& a : levels)
         shapes.push_back(shape_of(a));
@@ -153,9 +147,7 @@ PYBIND11_MODULE(lsnet_twins, m)
         py::arg("bias") = py::none(),
         "LSNetPyramidDCN: input [B,C,Hl,Wl], offset [B,18,H,W] (base-level pixels, (y,x) per tap), "
         "weight [Cout,C,3,3], bias [Cout] -> [B,Cout,H,W]. float16 arrays run the FP16 path.");
-    m.def("decode", &decode, py::arg("levels"), py::arg("num_landmarks"), py::arg("strides"), py::arg("box_source"),
-        py::arg("pre_nms_top_k") = 1000, py::arg("score_threshold") = 0.05f, py::arg("iou_threshold") = 0.6f,
-        py::arg("max_detections") = 100, py::arg("max_candidates") = 4096,
+    m.def("decode", &decode, py::arg("levels"), LSNET_DECODE_CONFIG_ARGS,
         "LSNetDecode: levels = [cls_logits_0, vectors_0(, box_vectors_0), cls_logits_1, ...] -> dict of num_dets, "
         "boxes, scores, labels, landmarks.");
     m.def("round_to_half", &round_to_half, py::arg("x"),

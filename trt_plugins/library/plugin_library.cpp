@@ -3,7 +3,7 @@
 // hook through which TensorRT lends the library its logger.
 #include "../decode/decode_plugin.h"
 #include "../pyramid_dcn/pyramid_dcn_plugin.h"
-#include "plugin_log.h"
+#include "../common/plugin_log.h"
 
 #include <NvInferRuntime.h>
 
@@ -12,9 +12,8 @@
 
 extern "C" LSNET_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
-    static lsnet::trt::PyramidDcnPluginCreator pyramid_dcn;
-    static lsnet::trt::DecodePluginCreator decode;
-    static nvinfer1::IPluginCreatorInterface* const creators[] = {&pyramid_dcn, &decode};
+    static nvinfer1::IPluginCreatorInterface* const creators[]
+        = {lsnet::trt::pyramid_dcn_plugin_creator(), lsnet::trt::decode_plugin_creator()};
     nbCreators = 2;
     return creators;
 }

@@ -2,7 +2,7 @@
 // getCreators — tritonserver (LD_PRELOAD or --backend-config=tensorrt,plugins=…): registering
 // the creators with TensorRT's global registry when the library is loaded. It links libnvinfer
 // for getPluginRegistry(), which the plain library deliberately does not.
-#include "plugin_tensors.h"
+#include "../common/plugin_tensors.h"
 
 #include <NvInferRuntime.h>
 
