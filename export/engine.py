@@ -4,7 +4,9 @@ On the way, in a temporary folder: a `.pt` is exported (`onnx_export`), a portab
 with our plugin nodes (`patch`) — unless `portable=True`, which leaves DeformConv, GridSample and
 NonMaxSuppression to TensorRT's own ONNX parser. Then:
 
-1. NVIDIA's plugins and, for a patched graph, ours are loaded, and the ONNX is parsed;
+1. TensorRT, pycuda and the GPU are opened together (`lsnet.runtime.tensorrt_setup`); NVIDIA's
+   plugins and, for a patched graph, ours are loaded, and the ONNX is parsed (DeformConv needs the
+   parser of TensorRT ≥ 10.1);
 2. one optimisation profile per execution context (`engine_profiles`; TensorRT wants a profile
    of its own for every concurrently used context of a dynamic engine);
 3. precision: TensorRT 10 — `BuilderFlag.FP16` (and `INT8` with an entropy calibrator,
@@ -12,7 +14,9 @@ NonMaxSuppression to TensorRT's own ONNX parser. Then:
    `OBEY_PRECISION_CONSTRAINTS`. TensorRT 11 removed the precision flags and calibrators and
    builds strongly typed: FP16 is written into the ONNX (`engine_precision.to_float16`, same
    FP32 nodes); INT8 there needs Q/DQ nodes, which lsnet does not write, so it is refused;
-4. workspace limit and timing cache (loaded if present, saved after the build);
+   TF32 is cleared in every build, so FP32 layers compute in FP32 (`_precision_flags`);
+4. workspace limit and timing cache (loaded if usable, else a new one with a warning; saved after
+   the build);
 5. the engine and its sidecar (`lsnet.runtime.engine_metadata`), both written atomically.
 """
 from __future__ import annotations
@@ -34,8 +38,10 @@ from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, PATCHED_METADA
 from lsnet.errors import LSNetError
 from lsnet.export.engine_profiles import ShapeProfile, engine_profile
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
+from lsnet.runtime.tensorrt_setup import tensorrt_version
 
 PRECISIONS = ("fp32", "fp16", "int8")
+DEFORM_CONV_PARSER = (10, 1)  # the first TensorRT whose ONNX parser imports DeformConv
 
 
 @dataclass
@@ -76,6 +82,14 @@ def check_options(options: EngineOptions, tensorrt_major: int) -> None:
         raise LSNetError(f"--contexts must be ≥ 1, got {options.contexts}")
     if options.workspace_mb is not None and options.workspace_mb <= 0:
         raise LSNetError(f"--workspace must be a positive number of MB, got {options.workspace_mb}")
+
+
+def check_parser_support(model: onnx.ModelProto, version: str) -> None:
+    """LSNetError where this TensorRT's ONNX parser cannot import the graph: DeformConv before 10.1."""
+    if tensorrt_version(version) < DEFORM_CONV_PARSER and any(n.op_type == "DeformConv" for n in model.graph.node):
+        raise LSNetError(f"TensorRT {version}'s ONNX parser cannot import DeformConv (this model's deformable "
+                         "tower convolutions): it needs TensorRT 10.1 or newer. Upgrade TensorRT (JetPack 6.1 and 6.2 "
+                         "ship 10.3; on x86-64 pip install 'tensorrt-cu12>=10.1'), or use the .onnx with ONNX Runtime")
 
 
 def source_kind(source: Path) -> str:
@@ -172,22 +186,19 @@ class EngineReport:
 def build_engine(source: str | Path, out: str | Path, options: EngineOptions | None = None,
                  log: Callable[[str], None] = print) -> EngineReport:
     """Builds `out` (and `out`.json) from `source` (.pt, portable or patched .onnx) on this machine's GPU."""
-    from lsnet.runtime.backends.tensorrt_env import (cuda_device_index, import_pycuda, import_tensorrt, open_gpu,
-                                                     tensorrt_major)
+    from lsnet.runtime.tensorrt_setup import TensorRTSetup, import_tensorrt, tensorrt_major
 
     source, out, options = Path(source), Path(out), options or EngineOptions()
     if options.precision == "int8" and options.calib_cache is None:  # kept next to the engine for rebuilds
         options = replace(options, calib_cache=out.with_name(out.name + ".calib"))
     kind = source_kind(source)  # bad input is reported before TensorRT is even looked for
-    trt = import_tensorrt()
-    strongly_typed = tensorrt_major(trt.__version__) >= 11
-    check_options(options, tensorrt_major(trt.__version__))
-    cuda = import_pycuda()
-    gpu = open_gpu(cuda, cuda_device_index(options.device))
+    check_options(options, tensorrt_major(import_tensorrt().__version__))
+    setup = TensorRTSetup.open(options.device, options.verbose)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lsnet-engine-") as tmp:
         onnx_path, graph_kind = prepare_onnx(source, kind, options, Path(tmp), log)
         model = onnx.load(onnx_path)
+        check_parser_support(model, setup.version)
         metadata = onnx_metadata(model, onnx_path)
         description = ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
         name, dims = input_shape(model)
@@ -195,25 +206,22 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
                                  min_imgsz=options.min_imgsz, max_imgsz=options.max_imgsz, input_name=name)
         copies = 1 if profile.fixed else options.contexts  # one profile per concurrent context of a dynamic engine
         log(f"profile: {profile.describe()}" + (f", ×{copies} for {copies} contexts" if copies > 1 else ""))
-        onnx_path, pin_tensors, fp32_nodes = _apply_precision(model, onnx_path, options.precision, strongly_typed,
-                                                              Path(tmp), log)
+        onnx_path, pin_tensors, fp32_nodes = _apply_precision(model, onnx_path, options.precision,
+                                                              setup.strongly_typed, Path(tmp), log)
         library = _plugin_library(graph_kind, options)
-        gpu.context.push()  # TensorRT and pycuda (calibration buffers) use this GPU's primary context
-        try:
-            serialized, network_io, pinned = _build(trt, cuda, onnx_path, description, profile, copies, options,
+        with setup.current():  # TensorRT and pycuda (calibration buffers) use this GPU's primary context
+            serialized, network_io, pinned = _build(setup, onnx_path, description, profile, copies, options,
                                                     library, pin_tensors, log)
-        finally:
-            cuda.Context.pop()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.tmp")
     tmp_out.write_bytes(serialized)
     tmp_out.replace(out)
     built = EngineMetadata(
         description=ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])}),
-        tensorrt_version=trt.__version__, gpu_name=gpu.name, compute_capability=gpu.compute_capability,
+        tensorrt_version=setup.version, gpu_name=setup.gpu.name, compute_capability=setup.gpu.compute_capability,
         engine_sha256=hashlib.sha256(serialized).hexdigest(), inputs=network_io[0], outputs=network_io[1],
         build={"source": str(source), "graph": graph_kind, "precision": options.precision,
-               "typing": "strong" if strongly_typed else "weak",
+               "typing": "strong" if setup.strongly_typed else "weak",
                "profiles": [profile.to_dict()] * copies,
                "workspace_mb": options.workspace_mb, "fp32_layers": fp32_nodes or pinned,
                "timing_cache": str(options.timing_cache) if options.timing_cache else None,
@@ -287,30 +295,56 @@ def _pin_fp32(trt, network, tensor_names: set[str]) -> list[str]:
     return pinned
 
 
-def _timing_cache(config, path: Path | None, log: Callable[[str], None]):
+def _timing_cache(config, path: Path | None, log: Callable[[str], None]) -> None:
+    """The timing cache of `path` if it is usable here, else a new one (with a warning): never a failed build.
+
+    TensorRT rejects a cache from another GPU or release (set_timing_cache → False); a damaged file
+    may also make create_timing_cache fail or return None, depending on the release."""
     data = path.read_bytes() if path and path.is_file() else b""
-    if not config.set_timing_cache(config.create_timing_cache(data), False):
-        log(f"warning: timing cache {path} is from another GPU or TensorRT release; starting a new one")
-        config.set_timing_cache(config.create_timing_cache(b""), False)
-    elif data:
-        log(f"timing cache: reusing {path} ({len(data) / 1e6:.1f} MB)")
+    if data:
+        try:
+            cache = config.create_timing_cache(data)
+            accepted = cache is not None and config.set_timing_cache(cache, False)
+        except (TypeError, RuntimeError, ValueError):
+            accepted = False
+        if accepted:
+            log(f"timing cache: reusing {path} ({len(data) / 1e6:.1f} MB)")
+            return
+        log(f"warning: timing cache {path} is damaged or from another GPU or TensorRT release; starting a new one "
+            "(it is replaced after the build)")
+    config.set_timing_cache(config.create_timing_cache(b""), False)
 
 
-def _build(trt, cuda, onnx_path: Path, description: ModelDescription, profile: ShapeProfile, copies: int,
+def _precision_flags(trt, config, pin: bool, strongly_typed: bool, log: Callable[[str], None]) -> None:
+    """Builder precision flags. TF32 is cleared in every build: TensorRT enables it by default, and
+    it would round the inputs of FP32 layers — all of an --fp32 build, and the layers kept in FP32
+    in FP16/INT8 builds (engine_precision) — to 10-bit mantissas. TensorRT 10 (weakly typed) pins
+    those layers under OBEY_PRECISION_CONSTRAINTS; TensorRT 11 (always strongly typed) has no FP16
+    flag or per-layer precision: the FP32 request is the float32 types the ONNX keeps, and TF32,
+    still a builder flag there, is cleared the same way."""
+    config.clear_flag(trt.BuilderFlag.TF32)
+    if pin and not strongly_typed:
+        config.set_flag(trt.BuilderFlag.FP16)  # also INT8's fallback for layers without INT8 kernels
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    typing = "strongly typed: precision from the ONNX types" if strongly_typed else "weakly typed"
+    log(f"precision flags ({typing}): TF32 off, so FP32 layers compute in full FP32"
+        + (", FP16 on, FP32 pins obeyed" if pin and not strongly_typed else ""))
+
+
+def _build(setup, onnx_path: Path, description: ModelDescription, profile: ShapeProfile, copies: int,
            options: EngineOptions, library: Path | None, pin_tensors: set[str], log: Callable[[str], None]):
     """Parse, configure and build; (serialized engine, (inputs, outputs), FP32-pinned layer names).
 
-    `pin_tensors` non-empty means a TensorRT 10 reduced-precision build: the layers writing them
-    are pinned to FP32; a strongly typed build (TensorRT 11) takes its types from the ONNX.
+    `setup` is the `TensorRTSetup`; `pin_tensors` non-empty means a TensorRT 10 reduced-precision
+    build: the layers writing them are pinned to FP32; a strongly typed build (TensorRT 11) takes
+    its types from the ONNX.
     """
-    from lsnet.runtime.backends.tensorrt_env import load_plugins, tensorrt_logger
-
-    logger = tensorrt_logger(trt, options.verbose)
-    load_plugins(trt, logger, library)
-    builder = trt.Builder(logger)
+    trt = setup.trt
+    setup.load_plugins(library)
+    builder = setup.builder()
     network = builder.create_network(0)  # explicit batch: TensorRT 10's only mode; strongly typed always in 11
     log(f"parsing {onnx_path.name} …")
-    _parse(trt, logger, network, onnx_path)
+    _parse(trt, setup.logger, network, onnx_path)
     config = builder.create_builder_config()
     if options.workspace_mb:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mb << 20)
@@ -319,17 +353,16 @@ def _build(trt, cuda, onnx_path: Path, description: ModelDescription, profile: S
         shapes = builder.create_optimization_profile()
         shapes.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
         config.add_optimization_profile(shapes)
+    _precision_flags(trt, config, bool(pin_tensors), setup.strongly_typed, log)
     pinned: list[str] = []
     if pin_tensors:
-        config.set_flag(trt.BuilderFlag.FP16)  # also INT8's fallback for layers without INT8 kernels
-        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
         pinned = _pin_fp32(trt, network, pin_tensors)
         if not pinned:
             raise LSNetError("none of the tensors to keep in FP32 is an output of a parsed layer (did the ONNX parser "
                              "rename them?); build with --fp32 and report this")
         log(f"FP32-pinned layers ({len(pinned)}): {', '.join(pinned)}")
     if options.precision == "int8":
-        _attach_calibrator(trt, cuda, config, shapes, description, profile, options, log)
+        _attach_calibrator(trt, setup.cuda, config, shapes, description, profile, options, log)
     log("building (TensorRT times kernels: minutes on a large GPU, longer on Jetson) …")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

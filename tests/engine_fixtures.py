@@ -8,10 +8,10 @@ from pathlib import Path
 
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
-from lsnet.runtime.backends.tensorrt_env import import_tensorrt
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
+from lsnet.runtime.tensorrt_setup import import_tensorrt
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 COMMITTED_MODEL = REPO / "models" / "lsnet_bbox_r10_synth.pt"
 
 

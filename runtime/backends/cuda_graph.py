@@ -15,7 +15,8 @@ from collections.abc import Callable
 from lsnet.errors import LSNetError
 
 
-def _driver():
+def driver_bindings():
+    """cuda-python's driver API module; LSNetError saying how to install it."""
     try:
         from cuda.bindings import driver  # cuda-python ≥ 12.6
     except ImportError:
@@ -30,7 +31,7 @@ class CudaGraph:
     def __init__(self, enqueue: Callable[[int], None], stream_handle: int):
         """Captures `enqueue(stream_handle)`; TensorRT must have run it once uncaptured before,
         so that its deferred set-up (allocations, shape-dependent work) is not captured."""
-        self.driver = _driver()
+        self.driver = driver_bindings()
         stream = self.driver.CUstream(stream_handle)
         self._check(self.driver.cuStreamBeginCapture(stream,
                                                      self.driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL))

@@ -17,7 +17,8 @@ Execution uses TensorRT 10's tensor-address API only — `set_input_shape`, `set
   built with `lsnet export engine … --contexts N`;
 - `cuda_graph=True` captures a static engine's enqueue once and replays it (`cuda_graph.py`).
 
-TensorRT and pycuda are imported when an engine is loaded, never at import time.
+TensorRT, pycuda and the GPU are opened together when an engine is loaded (`TensorRTSetup`),
+never at import time.
 """
 from __future__ import annotations
 
@@ -29,12 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from lsnet.errors import LSNetError
-from lsnet.runtime.backends.tensorrt_env import (cuda_device_index, import_pycuda, import_tensorrt, load_plugins,
-                                                 open_gpu, tensorrt_logger)
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.detector import Detector
 from lsnet.runtime.engine_metadata import EngineMetadata, Machine, check_engine_fits, read_sidecar, sha256_file
 from lsnet.runtime.preprocess import dynamic_canvas
+from lsnet.runtime.tensorrt_setup import TensorRTSetup
 
 
 def context_profiles(contexts: int, dynamic: bool, profiles: int) -> list[int]:
@@ -130,7 +130,8 @@ class _ExecutionSlot:
 class TensorRTDetector(Detector):
     backend = "tensorrt"
 
-    def __init__(self, engine, metadata: EngineMetadata, trt, cuda, gpu, contexts: int = 1, cuda_graph: bool = False):
+    def __init__(self, engine, metadata: EngineMetadata, setup: TensorRTSetup, contexts: int = 1,
+                 cuda_graph: bool = False):
         profile = metadata.profiles[0]
         self.min_shape, self.max_shape = tuple(profile["min"]), tuple(profile["max"])
         dynamic_size = self.min_shape[2:] != self.max_shape[2:]
@@ -138,15 +139,13 @@ class TensorRTDetector(Detector):
                          fixed_batch=self.min_shape[0] == self.max_shape[0])
         if cuda_graph and self.min_shape != self.max_shape:
             raise LSNetError("cuda_graph needs a static engine (one input shape); build one without --dynamic")
-        self.metadata, self.engine, self.cuda, self.gpu = metadata, engine, cuda, gpu
+        self.metadata, self.engine, self.setup = metadata, engine, setup
         self.export_info = {**metadata.export, **metadata.build}
         self._slots: queue.Queue[_ExecutionSlot] = queue.Queue()
-        gpu.context.push()
-        try:
+        with setup.current():
             for index in context_profiles(contexts, self.min_shape != self.max_shape, len(metadata.profiles)):
-                self._slots.put(_ExecutionSlot(trt, cuda, engine, index, profile["input"], self.max_shape, cuda_graph))
-        finally:
-            cuda.Context.pop()
+                self._slots.put(_ExecutionSlot(setup.trt, setup.cuda, engine, index, profile["input"], self.max_shape,
+                                               cuda_graph))
 
     @classmethod
     def from_file(cls, path: str, device: str | int = "cuda", contexts: int = 1, cuda_graph: bool = False,
@@ -154,26 +153,20 @@ class TensorRTDetector(Detector):
         """`contexts`: execution contexts for that many threads; `cuda_graph`: replay static engines
         as CUDA graphs; `plugins`: liblsnet_trt_plugins.so (default: `lsnet.plugins.find_plugin_library`)."""
         metadata = read_sidecar(path)
-        trt = import_tensorrt()
-        cuda = import_pycuda()
-        gpu = open_gpu(cuda, cuda_device_index(device))
+        setup = TensorRTSetup.open(device)
         library = plugin_library_for(metadata, plugins)
         data = Path(path).read_bytes()
-        machine = Machine(trt.__version__, gpu.name, gpu.compute_capability, str(library) if library else None,
-                          sha256_file(library) if library else None)
+        machine = Machine(setup.version, setup.gpu.name, setup.gpu.compute_capability,
+                          str(library) if library else None, sha256_file(library) if library else None)
         for warning in check_engine_fits(metadata, path, machine, hashlib.sha256(data).hexdigest()):
             print(f"warning: {warning}", file=sys.stderr)
-        logger = tensorrt_logger(trt)
-        gpu.context.push()  # TensorRT's runtime calls bind to the current context: this GPU's
-        try:
-            load_plugins(trt, logger, library)
-            engine = trt.Runtime(logger).deserialize_cuda_engine(data)
-        finally:
-            cuda.Context.pop()
+        with setup.current():  # TensorRT's runtime calls bind to the current context: this GPU's
+            setup.load_plugins(library)
+            engine = setup.runtime().deserialize_cuda_engine(data)
         if engine is None:
             raise LSNetError(f"TensorRT could not deserialise {path} (see TensorRT's message above); rebuild it with "
                              f"`{metadata.rebuild_command}`")
-        return cls(engine, metadata, trt, cuda, gpu, contexts, cuda_graph)
+        return cls(engine, metadata, setup, contexts, cuda_graph)
 
     def canvas_for(self, images) -> tuple[int, int]:
         if not self.dynamic:
@@ -184,10 +177,9 @@ class TensorRTDetector(Detector):
         count = len(batch)
         batch = self.fit_batch(batch)
         slot = self._slots.get()  # blocks while every context is busy in other threads
-        self.gpu.context.push()
         try:
-            outputs = slot.run(np.ascontiguousarray(batch))
+            with self.setup.current():
+                outputs = slot.run(np.ascontiguousarray(batch))
         finally:
-            self.cuda.Context.pop()
             self._slots.put(slot)
         return {name: outputs[name][:count] for name in PADDED_OUTPUT_NAMES}

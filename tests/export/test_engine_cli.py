@@ -11,7 +11,7 @@ from lsnet.commands.export import engine_options
 from lsnet.description import ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.engine import EngineOptions, check_options, prepare_onnx, rebuild_command, source_kind
-from lsnet.runtime.backends.tensorrt_env import import_tensorrt
+from lsnet.runtime.tensorrt_setup import import_tensorrt
 
 
 def tensorrt_installed() -> bool:

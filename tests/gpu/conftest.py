@@ -1,8 +1,9 @@
 """Real TensorRT and a real GPU, or a skip with the reason (docs/toolchain.md: `tensorrt-stubs` is not
 TensorRT, so availability is decided by `import_tensorrt`, which checks the version and a Builder).
 
-This folder must stay without __init__.py: as a package named `tensorrt` it would shadow the real
-one for every test (as a plain folder, TensorRT's regular package wins the import).
+The CPU-side tests of the same modules live beside the others (tests/export, tests/runtime); this
+folder holds what needs TensorRT on a GPU. (It is not named `tensorrt`: with tests/ on sys.path, a
+folder of that name imports as an empty `tensorrt` package where TensorRT is not installed.)
 """
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from engine_fixtures import COMMITTED_MODEL, REPO
 
 from lsnet.errors import LSNetError
-from lsnet.runtime.backends.tensorrt_env import import_pycuda, import_tensorrt, open_gpu
+from lsnet.runtime.tensorrt_setup import import_pycuda, import_tensorrt, open_gpu
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from lsnet.errors import LSNetError
 from lsnet.export.engine import EngineOptions, build_engine
 from lsnet.plugins import find_plugin_library
 from lsnet.runtime import load
-from lsnet.runtime.backends.tensorrt_env import tensorrt_major
+from lsnet.runtime.tensorrt_setup import tensorrt_major
 from lsnet.runtime.compare import agree, compare_detections
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.engine_metadata import read_sidecar, sha256_file, sidecar_path
@@ -101,6 +101,9 @@ def test_fp16_engine_loses_at_most_0_01_ap_on_the_synthetic_val_split(fp16_build
 
 
 def test_a_dynamic_engine_serves_two_threads_as_it_serves_one(build, scenes):
+    """Compared above PARITY_SCORE, not at the decoder's own 0.05 threshold, where a detection scored
+    just above it by one context and just below by the other would be missing; the two profiles may
+    time different FP16 kernels, so boxes agree to rounding (IoU ≥ 0.99), not bit for bit."""
     engine = build("dynamic", dynamic=True, batch=4, contexts=2)
     assert len(read_sidecar(engine).profiles) == 2
     detector = load(engine, contexts=2)
@@ -116,13 +119,21 @@ def test_a_dynamic_engine_serves_two_threads_as_it_serves_one(build, scenes):
         thread.start()
     for thread in threads:
         thread.join()
-    assert agree(compare_detections(alone, [together[i] for i in range(8)], score=0.05), min_iou=0.999)
+    summary = compare_detections(alone, [together[i] for i in range(8)], score=PARITY_SCORE)
+    assert summary["reference_detections"] > 0
+    assert agree(summary, min_iou=0.99), summary
     batched = detector.predict(scenes[:3])  # a batch below the profile's largest, on one canvas
     assert len(batched) == 3
 
 
 def test_cuda_graph_replays_give_the_same_outputs(fp16_build, scenes):
+    from lsnet.runtime.backends.cuda_graph import driver_bindings
     from lsnet.runtime.preprocess import preprocess
+
+    try:
+        driver_bindings()
+    except LSNetError as e:
+        pytest.skip(f"needs cuda-python for CUDA graphs: {e}")
 
     plain, graphed = load(fp16_build), load(fp16_build, cuda_graph=True)
     batch, _ = preprocess(scenes[:1], plain.description)

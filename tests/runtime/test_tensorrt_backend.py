@@ -17,14 +17,14 @@ from lsnet.errors import LSNetError
 from lsnet import plugins as lsnet_plugins
 from lsnet.export import plugin_nodes
 from lsnet.runtime import load
-from lsnet.runtime.backends import tensorrt_env
+from lsnet.runtime import tensorrt_setup
 from lsnet.runtime.backends.tensorrt_backend import canvas_in_profile, context_profiles, plugin_library_for
-from lsnet.runtime.backends.tensorrt_env import cuda_device_index, import_tensorrt
+from lsnet.runtime.tensorrt_setup import cuda_device_index, import_tensorrt
 
 needs_no_tensorrt = pytest.mark.skipif(tensorrt_missing() is None, reason="TensorRT is installed here")
 
 # Every file that calls TensorRT's Python API.
-TENSORRT_SOURCES = ["runtime/backends/tensorrt_backend.py", "runtime/backends/tensorrt_env.py",
+TENSORRT_SOURCES = ["runtime/backends/tensorrt_backend.py", "runtime/tensorrt_setup.py",
                     "runtime/backends/cuda_graph.py", "export/engine.py", "export/calibration.py"]
 # Removed or deprecated in TensorRT 10: binding indices, implicit batch, the old execute calls,
 # the workspace setter replaced by memory pools, the flag every network has now.
@@ -72,7 +72,7 @@ def test_plugin_identity_in_python_matches_the_cpp_creators():
     assert constants["kPluginName"] == {lsnet_plugins.PYRAMID_DCN_PLUGIN, lsnet_plugins.DECODE_PLUGIN}
     assert constants["kPluginNamespace"] == {lsnet_plugins.PLUGIN_NAMESPACE}
     assert constants["kPluginVersion"] == {lsnet_plugins.PLUGIN_VERSION}
-    assert set(tensorrt_env.PLUGIN_CREATORS) == {plugin_nodes.PYRAMID_DCN_OP, plugin_nodes.DECODE_OP}
+    assert set(tensorrt_setup.PLUGIN_CREATORS) == {plugin_nodes.PYRAMID_DCN_OP, plugin_nodes.DECODE_OP}
 
 
 def test_tensorrt_stubs_are_not_taken_for_tensorrt(monkeypatch):
@@ -154,7 +154,7 @@ def test_the_plugin_library_is_looked_up_only_for_engines_with_plugin_layers(tmp
 def test_missing_pycuda_says_how_to_install_it():
     from importlib.util import find_spec
 
-    from lsnet.runtime.backends.tensorrt_env import import_pycuda
+    from lsnet.runtime.tensorrt_setup import import_pycuda
 
     if find_spec("pycuda") is not None:
         pytest.skip("pycuda is installed here")
