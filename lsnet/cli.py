@@ -14,7 +14,7 @@ import sys
 from lsnet import __version__
 from lsnet.errors import LSNetError
 
-VERBS = ("data", "train", "eval", "export", "import", "infer", "bench", "compare")
+VERBS = ("data", "train", "eval", "export", "import", "infer", "bench", "compare", "checks")
 
 
 def build_parser() -> argparse.ArgumentParser:
