@@ -3,8 +3,6 @@ import os
 
 import pytest
 
-from lsnet.data.synth import write_dataset
-
 # A model small enough to train a few iterations in seconds on a 2-core CPU.
 TINY_TRAIN = ["depth=10", "fpn_channels=16", "head_channels=16", "gn_groups=4", "stacked_convs=1", "tower=norm",
               "imgsz=[64,64]", "batch=2", "workers=0", "eval_interval=0", "eval_images=2", "warmup_iters=2",
@@ -36,6 +34,8 @@ def tiny_train():
 @pytest.fixture(scope="session")
 def tiny_bbox_data(tmp_path_factory):
     """8 train + 4 val synthetic shape images of 64–96 px (COCO layout)."""
+    from lsnet.data.synth import write_dataset  # imported here: pycocotools is not needed by every test
+
     root = tmp_path_factory.mktemp("tiny_bbox")
     write_dataset(root, "bbox", seed=0, counts={"train": 8, "val": 4}, size_range=(64, 96), max_objects=3)
     return root

@@ -14,10 +14,10 @@ from lsnet.errors import LSNetError
 from lsnet.export.engine import EngineOptions, build_engine
 from lsnet.plugins import find_plugin_library
 from lsnet.runtime import load
-from lsnet.runtime.tensorrt_setup import tensorrt_major
 from lsnet.runtime.compare import agree, compare_detections
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.engine_metadata import read_sidecar, sha256_file, sidecar_path
+from lsnet.runtime.tensorrt_setup import tensorrt_major
 
 pytestmark = [pytest.mark.gpu, pytest.mark.tensorrt, pytest.mark.slow]
 

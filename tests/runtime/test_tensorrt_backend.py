@@ -16,8 +16,7 @@ from lsnet.cli import main
 from lsnet.errors import LSNetError
 from lsnet import plugins as lsnet_plugins
 from lsnet.export import plugin_nodes
-from lsnet.runtime import load
-from lsnet.runtime import tensorrt_setup
+from lsnet.runtime import load, tensorrt_setup
 from lsnet.runtime.backends.tensorrt_backend import canvas_in_profile, context_profiles, plugin_library_for
 from lsnet.runtime.tensorrt_setup import cuda_device_index, import_tensorrt
 
