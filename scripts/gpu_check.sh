@@ -64,11 +64,11 @@ python -c "import lsnet" 2>/dev/null \
   || python -m pip install --quiet "${PIP_SOURCE[@]}" --no-deps -e "$ROOT" \
   || echo "== could not install lsnet-trt itself (with --wheels, the folder needs a setuptools>=77 wheel)"
 mapfile -t MISSING < <(python scripts/gpu_check.py missing)
-if [ ${#MISSING[@]} -gt 0 ]; then
-  echo "== installing what is missing: ${MISSING[*]}"
-  python -m pip install --quiet "${PIP_SOURCE[@]}" "${MISSING[@]}" \
-    || echo "== some packages did not install; what needs them is reported as not run"
-fi
+for requirement in "${MISSING[@]}"; do  # one at a time: a wheel the folder lacks blocks only its own package
+  python -m pip install --quiet "${PIP_SOURCE[@]}" "$requirement" \
+    && echo "== installed $requirement" \
+    || echo "== $requirement did not install; what needs it is reported as not run"
+done
 export LSNET_WHEELS="$WHEELS"
 
 # ---- 2. build -------------------------------------------------------------------------------------
