@@ -72,8 +72,13 @@ def _grid_arithmetic(graph: gs.Graph) -> tuple[list[gs.Tensor], list[gs.Node]]:
     return offsets, nodes
 
 
-def fp32_nodes(graph: gs.Graph, description: ModelDescription) -> list[gs.Node]:
-    """The nodes a reduced-precision engine keeps in FP32 (module docstring), in graph order."""
+# Why each part stays FP32 (module docstring); the keys name the parts in logs and export records.
+DECODE, HEAD_OUTPUTS, OFFSETS, NORMALISATION = ("decode + NMS", "head outputs (scores, vectors)",
+                                                "pyramid-DCN offsets", "normalisation")
+
+
+def fp32_parts(graph: gs.Graph, description: ModelDescription) -> dict[str, list[gs.Node]]:
+    """The nodes a reduced-precision engine keeps in FP32, by reason (module docstring); each node once."""
     tensors = graph.tensors()
     with_box = description.box_source == "side_midpoints"
     head_maps = [tensors[n] for level in range(len(description.strides))
@@ -86,8 +91,20 @@ def fp32_nodes(graph: gs.Graph, description: ModelDescription) -> list[gs.Node]:
     else:
         decode = nodes_between(graph.outputs, {t.name for t in head_maps}) or []
         offsets, grids = _grid_arithmetic(graph)
-    pinned = {id(n) for n in decode + grids + back_to_convolutions(head_maps + offsets)}
-    return [n for n in graph.nodes if id(n) in pinned or n.op in NORMALISATIONS]
+    parts = {DECODE: decode, HEAD_OUTPUTS: back_to_convolutions(head_maps),
+             OFFSETS: grids + back_to_convolutions(offsets),
+             NORMALISATION: [n for n in graph.nodes if n.op in NORMALISATIONS]}
+    seen: set[int] = set()
+    for name, nodes in parts.items():
+        parts[name] = list({id(n): n for n in nodes if id(n) not in seen}.values())
+        seen.update(id(n) for n in parts[name])
+    return parts
+
+
+def fp32_nodes(graph: gs.Graph, description: ModelDescription) -> list[gs.Node]:
+    """The nodes a reduced-precision engine keeps in FP32 (module docstring), in graph order."""
+    pinned = {id(n) for nodes in fp32_parts(graph, description).values() for n in nodes}
+    return [n for n in graph.nodes if id(n) in pinned]
 
 
 def fp32_tensor_names(model: onnx.ModelProto) -> list[str]:
@@ -124,7 +141,7 @@ class _Float16Rewriter:
     def half_constant(self, constant: gs.Constant) -> gs.Constant:
         if constant.name not in self.half_constants:
             limit = np.finfo(np.float16).max  # large sentinels stay large instead of becoming inf
-            values = np.clip(constant.values, -limit, limit).astype(np.float16)
+            values = np.asarray(np.clip(constant.values, -limit, limit), dtype=np.float16)  # 0-d stays an array
             self.half_constants[constant.name] = gs.Constant(f"{constant.name}/fp16", values)
         return self.half_constants[constant.name]
 
