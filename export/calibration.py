@@ -1,10 +1,16 @@
-"""INT8 calibration for TensorRT 10: images through THE pre-processing, fed to an entropy calibrator.
+"""INT8 calibration images: which ones, and how they become network inputs.
 
-TensorRT calibrates with batches of the profile's `opt` shape; the batches here are exactly what
-the runtime feeds the engine (`lsnet.runtime.preprocess.preprocess` onto that canvas), so the
-activation ranges TensorRT measures are the ones it will see. The calibration cache makes a
-rebuild skip the images. TensorRT 11 removed calibrators (INT8 comes from Q/DQ nodes in the
-graph), so `lsnet.export.engine` refuses `--int8` there.
+Both INT8 paths calibrate on images read through THE pre-processing
+(`lsnet.runtime.preprocess.preprocess`), so the activation ranges measured are the ones the model
+will see:
+- `lsnet export quantize --int8 --calib DIR` (`lsnet.export.quantize`): NVIDIA ModelOpt measures
+  the ranges on ONNX Runtime and writes Q/DQ nodes into the graph — TensorRT 10 and 11 alike;
+- the fallback of `lsnet export engine --int8 --calib-images DIR` on TensorRT 10 only: an entropy
+  calibrator inside the engine build (`entropy_calibrator`). TensorRT 10.1+ deprecates calibrators
+  and TensorRT 11 removed them, so `lsnet.export.engine` refuses it there.
+
+A calibration folder is a dataset in the COCO layout — its `train` split by default, never the
+split a model is evaluated on — or a plain folder of images.
 """
 from __future__ import annotations
 
@@ -18,13 +24,45 @@ from lsnet.errors import LSNetError
 from lsnet.runtime.preprocess import preprocess
 from lsnet.runtime.sources import IMAGE_SUFFIXES, read_image
 
+DEFAULT_SPLIT = "train"
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images directly in `folder`, sorted by name (a repeatable calibration)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def calibration_folder(path: str | Path, split: str = DEFAULT_SPLIT) -> Path:
+    """The image folder to calibrate with: `path/split/` of a COCO-layout dataset, else `path` itself
+    if it holds images; LSNetError if neither has any."""
+    path = Path(path)
+    if not path.is_dir():
+        raise LSNetError(f"calibration folder {path} does not exist")
+    for folder in (path / split, path):
+        if folder.is_dir() and image_files(folder):
+            return folder
+    raise LSNetError(f"calibration folder {path} has no images ({', '.join(IMAGE_SUFFIXES)}) in it or in its "
+                     f"{split}/ split")
+
+
+def select_images(folder: Path, count: int) -> list[Path]:
+    """`count` images of `folder`, spread evenly over its sorted list (not only the first few
+    scenes); LSNetError if it has fewer."""
+    paths = image_files(folder)
+    if count < 1:
+        raise LSNetError(f"the number of calibration images must be ≥ 1, got {count}")
+    if len(paths) < count:
+        raise LSNetError(f"{folder} has {len(paths)} images, fewer than the {count} asked for calibration; "
+                         "ask for fewer or add images")
+    return [paths[i] for i in np.linspace(0, len(paths) - 1, count).round().astype(int)]
+
 
 def calibration_images(folder: str | Path, batch: int) -> list[Path]:
-    """The images of `folder` (sorted, for a repeatable calibration); LSNetError if fewer than one batch."""
+    """TensorRT 10 calibrator: every image of `folder` (sorted); LSNetError if fewer than one batch."""
     folder = Path(folder)
     if not folder.is_dir():
         raise LSNetError(f"calibration image folder {folder} does not exist")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = image_files(folder)
     if len(paths) < batch:
         raise LSNetError(f"{folder} has {len(paths)} images, fewer than one calibration batch of {batch}; "
                          "calibrate with a few hundred images like the deployment's")
@@ -40,7 +78,8 @@ def calibration_batches(paths: list[Path], description: ModelDescription, batch:
 
 
 def entropy_calibrator(trt, cuda, batches: Iterator[np.ndarray], batch: int, cache: Path):
-    """A TensorRT 10 `IInt8EntropyCalibrator2` over `batches`, reading and writing `cache`.
+    """A TensorRT 10 `IInt8EntropyCalibrator2` over `batches`, reading and writing `cache` — the
+    fallback INT8 path (module docstring); the explicit one is `lsnet export quantize --int8`.
 
     Call it with a CUDA context current (the builder runs it during the build).
     """

@@ -1,18 +1,19 @@
-"""`lsnet.export.calibration`: INT8 calibration batches are THE pre-processing of the runtime."""
+"""`lsnet.export.calibration`: which images calibrate (a COCO layout's train split, spread over it), and
+INT8 calibration batches are THE pre-processing of the runtime."""
 import cv2
 import numpy as np
 import pytest
 
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
-from lsnet.export.calibration import calibration_batches, calibration_images
+from lsnet.export.calibration import calibration_batches, calibration_folder, calibration_images, select_images
 from lsnet.runtime.preprocess import preprocess
 
 DESCRIPTION = ModelDescription(task="bbox", class_names=["a"], input_size=(64, 96))
 
 
 def write_images(folder, count: int) -> list:
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for index in range(count):
         cv2.imwrite(str(folder / f"{index:03d}.png"), rng.integers(0, 255, (40 + index, 70, 3), dtype=np.uint8))
@@ -40,3 +41,30 @@ def test_too_few_calibration_images_are_refused(tmp_path, count, message):
         write_images(tmp_path / "calib", count)
     with pytest.raises(LSNetError, match=message):
         calibration_images(tmp_path / "calib", batch=4)
+
+
+def test_a_coco_layout_calibrates_on_its_train_split_and_a_plain_folder_on_itself(tmp_path):
+    write_images(tmp_path / "coco" / "train", 3)
+    write_images(tmp_path / "coco" / "val", 3)
+    assert calibration_folder(tmp_path / "coco") == tmp_path / "coco" / "train"
+    assert calibration_folder(tmp_path / "coco", split="val") == tmp_path / "coco" / "val"
+    write_images(tmp_path / "plain", 2)
+    assert calibration_folder(tmp_path / "plain") == tmp_path / "plain"
+
+
+def test_selected_images_spread_over_the_sorted_folder(tmp_path):
+    paths = write_images(tmp_path / "calib", 9)
+    assert select_images(tmp_path / "calib", 3) == [paths[0], paths[4], paths[8]]
+    assert select_images(tmp_path / "calib", 9) == paths
+
+
+@pytest.mark.parametrize("make, count, message", [
+    (lambda root: None, 4, "calibration folder .* does not exist"),
+    (lambda root: (root / "train").mkdir(parents=True), 4, r"has no images \(.jpg"),
+    (lambda root: write_images(root / "train", 3), 4, "has 3 images, fewer than the 4 asked for calibration"),
+])
+def test_bad_calibration_folders_are_one_line_errors(tmp_path, make, count, message):
+    make(tmp_path / "coco")
+    with pytest.raises(LSNetError, match=message) as error:
+        select_images(calibration_folder(tmp_path / "coco"), count)
+    assert "\n" not in str(error.value)
