@@ -1,8 +1,13 @@
 """`lsnet export patch`: the portable ONNX with its pyramid-DCN and decode subgraphs swapped for
 the `LSNetPyramidDCN` / `LSNetDecode` TensorRT plugin nodes (docs/architecture.md §2, §4).
 
-The input is what `lsnet export onnx` writes (static or dynamic, simplified or not); the output
-keeps everything else of the graph and its metadata, plus the key `lsnet_patched`. It is meant for
+The input is what `lsnet export onnx` writes (static or dynamic, simplified or not), or its INT8
+(Q/DQ) or FP16 version from `lsnet export quantize`; the output keeps everything else of the graph
+and its metadata, plus the key `lsnet_patched`. Each plugin takes FP32 or FP16, all inputs of one
+type (trt_plugins/*/README.md): in an explicit-precision graph the plugin inputs are given the
+type of the first one (the features, the first head map) by a Cast where they differ — the
+pyramid-DCN offsets, FP32 up to the plugin, become FP16 there — and an input quantized to INT8
+without a DequantizeLinear before the plugin is refused. It is meant for
 TensorRT's ONNX parser with the plugin library loaded; on a CPU, `lsnet.export.reference_ops`
 runs it with the plugins' CPU twins.
 """
@@ -12,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
@@ -85,7 +91,55 @@ def _replace_pyramid_dcn(graph: gs.Graph, description: ModelDescription) -> int:
     return len(calls)
 
 
-def _write(model: onnx.ModelProto, dst: Path) -> None:
+FLOAT_TYPES = (np.float32, np.float16)
+
+
+def _match_plugin_input_types(graph: gs.Graph) -> int:
+    """Casts that give every input of each plugin node the type of its first input (module
+    docstring), one per tensor and type, reusing a Cast the graph already has; how many were added."""
+    tensors = graph.tensors()
+    converted: dict[tuple[str, str], gs.Tensor] = {}
+    added = 0
+    for node in [n for n in graph.nodes if n.domain == PLUGIN_DOMAIN]:
+        wanted = None if node.inputs[0].dtype is None else np.dtype(node.inputs[0].dtype)
+        for i, tensor in enumerate(node.inputs):
+            dtype = None if tensor.dtype is None else np.dtype(tensor.dtype)
+            if dtype is not None and dtype not in FLOAT_TYPES:
+                raise LSNetError(f"{node.op} input {tensor.name} is {dtype.name}: the plugins take FP32 or FP16, so an "
+                                 "INT8 graph must dequantize (DequantizeLinear) before them")
+            if wanted is None or dtype is None or dtype == wanted:
+                continue
+            key = (tensor.name, wanted.name)
+            if key not in converted:
+                converted[key] = _existing_cast(tensor, wanted, tensors) or _new_cast(graph, tensor, wanted, tensors)
+                added += converted[key].name not in tensors
+                tensors[converted[key].name] = converted[key]
+            node.inputs[i] = converted[key]
+    return added
+
+
+def _existing_cast(tensor: gs.Tensor, dtype: np.dtype, tensors: dict[str, gs.Tensor]) -> gs.Tensor | None:
+    """A tensor the graph already computes as `tensor` cast to `dtype` (an FP16 graph has them)."""
+    for consumer in tensor.outputs:
+        if (consumer.op == "Cast" and consumer.attrs.get("to") == onnx.helper.np_dtype_to_tensor_dtype(dtype)
+                and consumer.outputs[0].name in tensors):
+            return consumer.outputs[0]
+    return None
+
+
+def _new_cast(graph: gs.Graph, tensor: gs.Tensor, dtype: np.dtype, tensors: dict[str, gs.Tensor]) -> gs.Tensor:
+    name = f"{tensor.name}/as_{dtype.name}"
+    while name in tensors:
+        name += "_"
+    if isinstance(tensor, gs.Constant):
+        return gs.Constant(name, tensor.values.astype(dtype))
+    cast = gs.Variable(name, dtype=dtype, shape=tensor.shape)
+    graph.nodes.append(gs.Node("Cast", name=f"{name}/cast", inputs=[tensor], outputs=[cast],
+                               attrs={"to": onnx.helper.np_dtype_to_tensor_dtype(dtype)}))
+    return cast
+
+def write_onnx(model: onnx.ModelProto, dst: Path) -> None:
+    """`model` to `dst` under a temporary name first: a failed write leaves no partial file there."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
     onnx.save(model, tmp)
@@ -103,6 +157,7 @@ def patch_onnx(src: str | Path, dst: str | Path, *, max_candidates: int = DEFAUL
     nodes_before = len(graph.nodes)
     pyramid_dcn_calls = _replace_pyramid_dcn(graph, description)
     decode_nodes = replace_decode(graph, description, max_candidates)
+    _match_plugin_input_types(graph)
     graph.cleanup().toposort()
 
     patched = gs.export_onnx(graph)
@@ -112,5 +167,5 @@ def patch_onnx(src: str | Path, dst: str | Path, *, max_candidates: int = DEFAUL
         patched.metadata_props.add(key=prop.key, value=prop.value)
     patched.metadata_props.add(key=PATCHED_METADATA_KEY, value=json.dumps(marker, sort_keys=True))
     onnx.checker.check_model(patched, full_check=True)
-    _write(patched, dst)
+    write_onnx(patched, dst)
     return PatchReport(dst, pyramid_dcn_calls, decode_nodes, nodes_before, len(graph.nodes))

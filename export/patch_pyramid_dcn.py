@@ -81,13 +81,18 @@ def _sampling_grid_sample(conv: gs.Node) -> gs.Node | None:
     return sample
 
 
-def _is_offset_shaped(tensor: gs.Tensor) -> bool:
-    return tensor.shape is not None and len(tensor.shape) == 4 and tensor.shape[1] == OFFSET_CHANNELS
+def _is_offset_shaped(tensor: gs.Tensor, output: gs.Tensor) -> bool:
+    """[B, 18, H, W] on the call's output grid (where both are known); the sampling grid itself,
+    [B, 9·H, W, 2], has 18 rows too where H = 2."""
+    if tensor.shape is None or len(tensor.shape) != 4 or tensor.shape[1] != OFFSET_CHANNELS:
+        return False
+    grid = list(output.shape[2:]) if output.shape is not None and len(output.shape) == 4 else []
+    return all(not (isinstance(a, int) and isinstance(b, int)) or a == b for a, b in zip(tensor.shape[2:], grid))
 
 
-def _offset_of(grid: gs.Tensor, features: gs.Tensor) -> gs.Tensor | None:
+def _offset_of(grid: gs.Tensor, features: gs.Tensor, output: gs.Tensor) -> gs.Tensor | None:
     for tensor in ancestors_nearest_first(grid):
-        if _is_offset_shaped(tensor) and nodes_between([grid], {features.name, tensor.name}) is not None:
+        if _is_offset_shaped(tensor, output) and nodes_between([grid], {features.name, tensor.name}) is not None:
             return tensor
     return None
 
@@ -100,7 +105,9 @@ def _match(conv: gs.Node) -> PyramidDcnCall | None:
     if sample is None:
         return None
     features, grid = sample.inputs[:2]
-    offset = _offset_of(grid, features)
+    while producer(grid) is not None and producer(grid).op == "Cast":  # an FP16 graph casts the FP32 grid
+        grid = producer(grid).inputs[0]
+    offset = _offset_of(grid, features, conv.outputs[0])
     if offset is None:
         return None
     bias = conv.inputs[2] if len(conv.inputs) > 2 and conv.inputs[2].name else None

@@ -31,7 +31,9 @@ class LSNetPyramidDCN(OpRun):
     op_domain = PLUGIN_DOMAIN
 
     def _run(self, features, offset, weight, bias=None, plugin_namespace=None, plugin_version=None):
-        return (load_twins().pyramid_dcn(features, offset, weight, bias),)
+        # FP16 inputs (an FP16 or INT8 graph) are computed in FP32 and stored back in FP16, as the kernel does
+        as32 = [None if t is None else np.asarray(t, np.float32) for t in (features, offset, weight, bias)]
+        return (load_twins().pyramid_dcn(*as32).astype(features.dtype),)
 
 
 class LSNetDecode(OpRun):
@@ -40,7 +42,8 @@ class LSNetDecode(OpRun):
     def _run(self, *levels, num_landmarks, strides, box_source, pre_nms_top_k=1000, score_threshold=0.05,
              iou_threshold=0.6, max_detections=100, max_candidates=DEFAULT_MAX_CANDIDATES, plugin_namespace=None,
              plugin_version=None):
-        result = load_twins().decode(list(levels), num_landmarks, list(strides), box_source, pre_nms_top_k,
+        levels = [np.asarray(level, np.float32) for level in levels]  # FP16 maps: the decode computes in FP32
+        result = load_twins().decode(levels, num_landmarks, list(strides), box_source, pre_nms_top_k,
                                      score_threshold, iou_threshold, max_detections, max_candidates)
         return tuple(result[name] for name in OUTPUT_NAMES)
 
@@ -86,7 +89,9 @@ def _stage_model(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inputs: di
 def _stage_runner(stage: onnx.ModelProto) -> Callable:
     if any(_is_plugin(node) for node in stage.graph.node):
         return ReferenceEvaluator(stage, new_ops=PLUGIN_OPS).run
-    return ort.InferenceSession(stage.SerializeToString(), providers=["CPUExecutionProvider"]).run
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only, as the ONNX Runtime backend
+    return ort.InferenceSession(stage.SerializeToString(), options, providers=["CPUExecutionProvider"]).run
 
 
 def run_patched(model_path: str | Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
