@@ -39,6 +39,7 @@ REQUIREMENTS = {
     "matplotlib": "matplotlib>=3.7", "tqdm": "tqdm>=4.60", "yaml": "pyyaml>=6", "onnx": "onnx>=1.16",
     "onnxscript": "onnxscript>=0.2", "onnx_graphsurgeon": "onnx-graphsurgeon>=0.5", "onnxslim": "onnxslim>=0.1.40",
     "pytest": "pytest>=8", "pybind11": "pybind11>=2.12", "skimage": "scikit-image>=0.22",
+    "modelopt": "nvidia-modelopt>=0.47", "lief": "lief>=0.14",  # lsnet export quantize (the INT8 engine tests)
 }
 R50_CANVAS = (800, 1344)
 R50_LEVELS = [(100, 168), (50, 84), (25, 42), (13, 21), (7, 11)]  # P3–P7 of 800×1344

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
         description="Run the same images through every MODEL (.pt, .onnx, patched .trt.onnx on the CPU twins, "
                     ".engine) and compare each with the first: detections matched above --score (same label, box "
                     "IoU ≥ --match-iou), missed and extra ones, box IoU, and the largest and mean differences of "
-                    "boxes and landmarks (pixels) and scores. Images: --images (an image, a folder or a video), or "
+                    "boxes and landmarks (pixels) and scores — e.g. an INT8 or FP16 export against its FP32 one. "
+                    "Images: --images (an image, a folder or a video), or "
                     "synthetic scenes of the model's task (fixed seed).")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files; the first is the reference")
     p.add_argument("--images", metavar="PATH", help="image, folder of images or video (default: synthetic scenes)")
@@ -51,7 +52,7 @@ class PatchedGraphOnTwins(Detector):
     def __init__(self, path: Path):
         import onnx
 
-        from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+        from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 
         model = onnx.load(path, load_external_data=False)
         metadata = {p.key: p.value for p in model.metadata_props}
@@ -59,6 +60,7 @@ class PatchedGraphOnTwins(Detector):
         super().__init__(ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), dynamic=not (height and width),
                          max_batch=batch, fixed_batch=batch is not None)
         self.path, self.input_name = path, model.graph.input[0].name
+        self.export_info = json.loads(metadata.get(EXPORT_INFO_KEY, "{}"))
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         from lsnet.export.reference_ops import run_patched
@@ -118,6 +120,12 @@ def common_canvas(detectors: dict[str, Detector]) -> None:
             detector.dynamic = False
 
 
+def model_precision(detector: Detector) -> str:
+    """fp32, fp16 or int8: an explicit-precision ONNX's export record, an engine's build, else fp32."""
+    value = detector.export_info.get("precision", "fp32")  # engines: the build's; ONNX: the export record's
+    return value.get("mode", "fp32") if isinstance(value, dict) else value
+
+
 def predict(detector: Detector, images: list[np.ndarray], batch: int) -> list:
     return [d for start in range(0, len(images), batch) for d in detector.predict(images[start:start + batch])]
 
@@ -126,17 +134,19 @@ def format_report(report: dict) -> str:
     def number(value, fmt: str) -> str:
         return "–" if value is None else fmt.format(value)
 
-    rows = [["model", "backend", "dets", "matched", "missed", "extra", "IoU min", "IoU mean", "box Δ max",
+    rows = [["model", "backend", "precision", "dets", "matched", "missed", "extra", "IoU min", "IoU mean", "box Δ max",
              "landmark Δ max", "score Δ max", "verdict"],
-            [report["reference"], report["reference_backend"], str(report["reference_detections"])] + ["–"] * 8
+            [report["reference"], report["reference_backend"], report["reference_precision"],
+             str(report["reference_detections"])] + ["–"] * 8
             + ["reference"]]
     for name, s in report["models"].items():
-        rows.append([name, s["backend"], str(s["detections"]), str(s["matched"]), str(s["missed"]), str(s["extra"]),
+        rows.append([name, s["backend"], s["precision"], str(s["detections"]), str(s["matched"]), str(s["missed"]),
+                     str(s["extra"]),
                      number(s["box_iou_min"], "{:.4f}"), number(s["box_iou_mean"], "{:.4f}"),
                      number(s["box_abs_max"], "{:.3f}"), number(s["landmark_abs_max"], "{:.3f}"),
                      number(s["score_abs_max"], "{:.4f}"), "agree" if s["agree"] else "DIFFER"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+    return "\n".join("  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
                      for row in rows)
 
 
@@ -159,12 +169,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(images)} images ({args.images or f'synthetic {description.task} scenes, seed {args.seed}'}), "
           f"reference {reference_name} ({reference.backend})", file=sys.stderr)
     expected = predict(reference, images, args.batch)
-    report = {"reference": reference_name, "reference_backend": reference.backend, "images": len(images),
+    report = {"reference": reference_name, "reference_backend": reference.backend,
+              "reference_precision": model_precision(reference), "images": len(images),
               "score": args.score, "match_iou": args.match_iou, "min_iou": args.min_iou,
               "reference_detections": sum(int((d.scores >= args.score).sum()) for d in expected), "models": {}}
     for name, detector in list(detectors.items())[1:]:
         summary = compare_detections(expected, predict(detector, images, args.batch), args.score, args.match_iou)
-        report["models"][name] = {"backend": detector.backend, **summary, "agree": agree(summary, args.min_iou)}
+        report["models"][name] = {"backend": detector.backend, "precision": model_precision(detector), **summary,
+                                  "agree": agree(summary, args.min_iou)}
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from lsnet.commands.runtime_options import add_backend_options, backend_options
@@ -48,6 +49,15 @@ def annotation_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return ann, images
 
 
+def warn_if_calibrated_on(export_info: dict, images: Path) -> None:
+    """An INT8 model scored on the images it was calibrated on scores optimistically: say so."""
+    record = export_info.get("precision")
+    folder = record.get("calibration", {}).get("folder") if isinstance(record, dict) else None
+    if folder and Path(folder).resolve() == images.resolve():
+        print(f"warning: the model was calibrated on {images} (`lsnet export quantize --calib`): AP on the same images "
+              "is optimistic; evaluate on a split it was not calibrated on", file=sys.stderr)
+
+
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
     """One row per iou type, one column per COCO statistic."""
     lines = []
@@ -65,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise LSNetError(f"--max-images must be ≥ 0, got {args.max_images}")
     ann, images = annotation_paths(args)
     detector = load(args.model, args.backend, **backend_options(args))
+    warn_if_calibrated_on(detector.export_info, images)
     metrics = evaluate_detector(detector, ann, images, args.max_images)
     subset = f", first {args.max_images} images" if args.max_images else ""
     print(f"{args.model} ({detector.backend}) on {ann}{subset}")

@@ -1,6 +1,7 @@
-"""`lsnet export onnx|patch|engine|triton|checkpoint` (docs/architecture.md §2): a checkpoint to portable ONNX,
-portable ONNX to plugin ONNX, either (or the checkpoint) to a TensorRT engine, an engine to a Triton
-model repository; and a training checkpoint to a small deploy checkpoint.
+"""`lsnet export onnx|quantize|patch|engine|triton|checkpoint` (docs/architecture.md §2): a checkpoint to
+portable ONNX, portable ONNX to explicit INT8 (Q/DQ) or FP16 ONNX, either to plugin ONNX, any of them (or the
+checkpoint) to a TensorRT engine, an engine to a Triton model repository; and a training checkpoint to a small
+deploy checkpoint.
 
 Each subcommand is one `_add_<name>(sub)` that builds its parser and one `run_<name>(args)` that
 calls its module in `lsnet.export` (heavy imports inside).
@@ -27,6 +28,45 @@ def _add_onnx(sub) -> None:
     p.add_argument("--opset", type=int, default=19, help="ONNX opset (≥ 19 for DeformConv)")
     p.add_argument("--no-simplify", action="store_true", help="skip onnxslim (constant folding, dead-code removal)")
     p.set_defaults(run=run_onnx)
+
+
+def _add_quantize(sub) -> None:
+    p = sub.add_parser(
+        "quantize", help="portable ONNX → INT8 (Q/DQ, calibrated) or FP16 ONNX for TensorRT 10 and 11",
+        description="Write the precision into the graph, as TensorRT 11 requires and TensorRT 10 accepts (both "
+                    "build it strongly typed): --int8 calibrates on --calib images with NVIDIA ModelOpt on ONNX "
+                    "Runtime's CPU and writes Q/DQ nodes before the backbone, FPN and head-tower layers, keeping "
+                    "the deformable sampling, decode + NMS, the head's score and vector outputs, the pyramid-DCN "
+                    "offsets and normalisation out of INT8; --fp16 writes FP16 types except decode, head outputs, "
+                    "offsets and normalisation (FP32). The result runs on ONNX Runtime like any export "
+                    "(`lsnet eval` measures its AP), and `lsnet export patch` / `engine` take it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("onnx", metavar="F", help="portable FP32 ONNX written by `lsnet export onnx`")
+    p.add_argument("--out", metavar="G", help="ONNX to write (default: F with .int8.onnx or .fp16.onnx)")
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--int8", action="store_const", dest="precision", const="int8",
+                           help="INT8 Q/DQ, calibrated (the default)")
+    precision.add_argument("--fp16", action="store_const", dest="precision", const="fp16", help="FP16 types")
+    p.set_defaults(precision="int8")
+    p.add_argument("--calib", metavar="DIR", help="INT8: calibration images — a COCO-layout dataset (its --calib-split, "
+                                                 "never the split you evaluate on) or a folder of images")
+    p.add_argument("--calib-split", default="train", metavar="NAME", help="INT8: the split of a COCO-layout --calib")
+    p.add_argument("--calib-images", type=int, default=256, metavar="N",
+                   help="INT8: images to calibrate on, spread over the folder")
+    p.add_argument("--calib-method", choices=("max", "entropy"), default="max",
+                   help="INT8: activation range from the largest value seen, or the entropy-optimal clipping")
+    p.add_argument("--high-precision", choices=("fp16", "fp32"), default="fp16",
+                   help="INT8: what the layers without Q/DQ compute in (decode, head outputs, offsets and "
+                        "normalisation stay FP32 either way)")
+    p.add_argument("--exclude-nodes", nargs="+", default=(), metavar="RE",
+                   help="INT8: also keep these nodes out (regular expressions matched at the start of node names)")
+    p.add_argument("--exclude-op-types", nargs="+", default=(), metavar="OP", help="INT8: also keep these op types out")
+    p.add_argument("--include-nodes", nargs="+", default=(), metavar="RE",
+                   help="INT8: take these nodes off the kept-out list (ModelOpt then decides)")
+    p.add_argument("--include-op-types", nargs="+", default=(), metavar="OP",
+                   help="INT8: take these op types off the kept-out list")
+    p.add_argument("--verbose", action="store_true", help="ModelOpt's log")
+    p.set_defaults(run=run_quantize)
 
 
 def _add_patch(sub) -> None:
@@ -117,14 +157,15 @@ def _add_checkpoint(sub) -> None:
     p.set_defaults(run=run_checkpoint)
 
 
-SUBCOMMANDS = (_add_onnx, _add_patch, _add_engine, _add_triton, _add_checkpoint)
+SUBCOMMANDS = (_add_onnx, _add_quantize, _add_patch, _add_engine, _add_triton, _add_checkpoint)
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("export", help="export to ONNX, patch for TensorRT, build engines, serve on Triton",
                                    description="Export a model for deployment: `onnx` writes the portable ONNX, "
-                                               "`patch` swaps its subgraphs for the TensorRT plugins, `engine` "
-                                               "builds a TensorRT engine, `triton` a Triton model repository, "
+                                               "`quantize` its INT8 or FP16 version, `patch` swaps its subgraphs "
+                                               "for the TensorRT plugins, `engine` builds a TensorRT engine, "
+                                               "`triton` a Triton model repository, "
                                                "`checkpoint` a small deploy checkpoint.")
     sub = parser.add_subparsers(dest="export_command", metavar="COMMAND", required=True)
     for add in SUBCOMMANDS:
@@ -147,6 +188,23 @@ def run_onnx(args: argparse.Namespace) -> int:
     patched = written.with_suffix(".trt.onnx")
     print(f"next: lsnet export patch {written} --out {patched}   |   lsnet infer {written} SOURCE   |   "
           f"lsnet bench {written}")
+    return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from lsnet.export.quantize import QuantizeOptions, default_output, quantize_onnx
+
+    src = Path(args.onnx)
+    out = Path(args.out) if args.out else default_output(src, args.precision)
+    options = QuantizeOptions(
+        precision=args.precision, calib=Path(args.calib) if args.calib else None, calib_split=args.calib_split,
+        calib_images=args.calib_images, calib_method=args.calib_method, high_precision=args.high_precision,
+        exclude_nodes=tuple(args.exclude_nodes), exclude_op_types=tuple(args.exclude_op_types),
+        include_nodes=tuple(args.include_nodes), include_op_types=tuple(args.include_op_types), verbose=args.verbose)
+    report = quantize_onnx(src, out, options)
+    print(f"wrote {report.out} ({_size_mb(report.out)}): {report.summary()}")
+    print(f"next: lsnet eval {report.out} --data DIR (its val split)   |   lsnet compare {src} {report.out}   |   "
+          f"lsnet export patch {report.out}")
     return 0
 
 

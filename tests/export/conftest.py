@@ -65,3 +65,35 @@ def models(request, tmp_path_factory) -> ExportedModels:
     cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
     folder = cache.mkdir("lsnet-export-models") if cache else tmp_path_factory.mktemp("export-models")
     return ExportedModels(Path(folder), tmp_path_factory.mktemp("patched"))
+
+
+@pytest.fixture(scope="session")
+def calib_data(tmp_path_factory) -> Path:
+    """A COCO-layout synthetic dataset: 4 train images to calibrate on, 2 val images not to."""
+    from lsnet.data.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("calib")
+    write_dataset(root, "bbox", seed=1, counts={"train": 4, "val": 2}, size_range=(96, 160))
+    return root
+
+
+@pytest.fixture(scope="session")
+def int8_onnx(models, calib_data, tmp_path_factory) -> Path:
+    """The small bbox test model (batch 2, DCN towers) through `lsnet export quantize --int8`, default options."""
+    from lsnet.cli import main
+
+    pytest.importorskip("modelopt.onnx.quantization", reason="needs NVIDIA ModelOpt: pip install 'lsnet-trt[quantize]'")
+    out = tmp_path_factory.mktemp("int8") / "model.int8.onnx"
+    assert main(["export", "quantize", str(models["bbox"].portable), "--calib", str(calib_data), "--calib-images", "4",
+                 "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def fp16_onnx(models, tmp_path_factory) -> Path:
+    """The small bbox test model through `lsnet export quantize --fp16`."""
+    from lsnet.cli import main
+
+    out = tmp_path_factory.mktemp("fp16") / "model.fp16.onnx"
+    assert main(["export", "quantize", str(models["bbox"].portable), "--fp16", "--out", str(out)]) == 0
+    return out

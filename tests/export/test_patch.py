@@ -128,3 +128,73 @@ def test_unsimplified_export_patches_the_same_calls(models, twins):
     assert model.report.pyramid_dcn_calls == 30
     images = random_images(1, (128, 160), seed=4)
     assert_same_detections(run_patched(model.patched, {"images": images}), run_portable(model.portable, images))
+
+
+def tensor_types(model: onnx.ModelProto) -> dict[str, int]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {v.name: v.type.tensor_type.elem_type
+             for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]}
+    types.update((t.name, t.data_type) for t in inferred.graph.initializer)
+    return types
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp16"])
+def test_explicit_precision_graphs_patch_with_both_plugins_fed_one_float_type(request, tmp_path, precision):
+    """An INT8 (Q/DQ) or FP16 graph keeps its precision through the patch, and each plugin gets the
+    FP32 or FP16 inputs of one type its supportsFormatCombination accepts (trt_plugins/*/README.md)."""
+    from lsnet.export.explicit_precision import graph_precision
+    from lsnet.export.patch import patch_onnx
+
+    source = request.getfixturevalue(f"{precision}_onnx")
+    report = patch_onnx(source, tmp_path / "model.trt.onnx")
+    patched, original = onnx.load(report.out), onnx.load(source)
+    onnx.checker.check_model(patched, full_check=True)
+    assert report.pyramid_dcn_calls == 30 and graph_precision(patched) == precision
+    qdq = [sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in m.graph.node) for m in (patched, original)]
+    assert qdq[0] == qdq[1]  # no Q/DQ pair lay in a replaced subgraph
+    types, producers = tensor_types(patched), {o: n.op_type for n in patched.graph.node for o in n.output}
+    expected = {PYRAMID_DCN_OP: onnx.TensorProto.FLOAT16, DECODE_OP: onnx.TensorProto.FLOAT}
+    plugins = [n for n in patched.graph.node if n.domain == PLUGIN_DOMAIN]
+    assert {n.op_type for n in plugins} == set(expected)
+    for node in plugins:
+        assert {types[name] for name in node.input} == {expected[node.op_type]}, node.name
+        assert not any(producers.get(name) == "QuantizeLinear" for name in node.input)
+    if precision == "int8":  # the features of the pyramid DCN arrive dequantized
+        assert any(producers.get(n.input[0]) == "DequantizeLinear" for n in plugins if n.op_type == PYRAMID_DCN_OP)
+    metadata = {p.key for p in patched.metadata_props}
+    assert {ONNX_METADATA_KEY, PATCHED_METADATA_KEY, "lsnet_export"} <= metadata
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp16"])
+def test_patched_explicit_graphs_on_the_twins_detect_what_onnx_runtime_detects(request, twins, tmp_path, precision):
+    """The same detections up to FP16 rounding, which happens in other places: the portable graph rounds
+    the sampling grid and the samples to FP16, the plugin the offsets, and it samples in FP32. This
+    untrained model's vectors sit at the t/b and l/r decision boundaries, so a few of its boxes flip."""
+    from lsnet.export.patch import patch_onnx
+    from lsnet.runtime.compare import compare_detections
+    from lsnet.runtime.detections import detections_from_padded
+    from lsnet.runtime.preprocess import Letterbox
+
+    source = request.getfixturevalue(f"{precision}_onnx")
+    patched = patch_onnx(source, tmp_path / "model.trt.onnx").out
+    images = random_images(2, (128, 160), seed=1)
+    canvas = [Letterbox(1.0, (128, 160), (128, 160), (128, 160))] * 2
+    patched_dets, portable_dets = (detections_from_padded(outputs, canvas, ["a", "b", "c"]) for outputs in
+                                   (run_patched(patched, {"images": images}), run_portable(source, images)))
+    summary = compare_detections(portable_dets, patched_dets, score=0.05)
+    assert summary["matched"] >= 0.95 * summary["reference_detections"] > 0, summary
+    assert summary["box_iou_mean"] >= 0.99, summary
+
+
+def test_an_int8_tensor_reaching_a_plugin_is_refused():
+    import onnx_graphsurgeon as gs
+
+    from lsnet.errors import LSNetError
+    from lsnet.export.patch import _match_plugin_input_types
+    from lsnet.export.plugin_nodes import plugin_node
+
+    quantized = gs.Variable("q", dtype=np.int8, shape=[1, 4, 8, 8])
+    graph = gs.Graph(nodes=[plugin_node(PYRAMID_DCN_OP, "dcn", [quantized], [gs.Variable("y", dtype=np.float16)])],
+                     inputs=[quantized])
+    with pytest.raises(LSNetError, match="is int8: the plugins take FP32 or FP16, so an INT8 graph must dequantize"):
+        _match_plugin_input_types(graph)
