@@ -9,12 +9,14 @@ NonMaxSuppression to TensorRT's own ONNX parser. Then:
    parser of TensorRT ≥ 10.1);
 2. one optimisation profile per execution context (`engine_profiles`; TensorRT wants a profile
    of its own for every concurrently used context of a dynamic engine);
-3. precision: TensorRT 10 — `BuilderFlag.FP16` (and `INT8` with an entropy calibrator,
-   `calibration`), with the layers of `engine_precision.fp32_nodes` pinned to FP32 under
-   `OBEY_PRECISION_CONSTRAINTS`. TensorRT 11 removed the precision flags and calibrators and
-   builds strongly typed: FP16 is written into the ONNX (`engine_precision.to_float16`, same
-   FP32 nodes); INT8 there needs Q/DQ nodes, which lsnet does not write, so it is refused;
-   TF32 is cleared in every build, so FP32 layers compute in FP32 (`_precision_flags`);
+3. precision (`engine_typing.build_plan`): a graph with its precision written in it (`lsnet export
+   quantize`: INT8 Q/DQ or FP16) is built strongly typed as written, on TensorRT 10 and 11. An FP32
+   graph: TensorRT 10 — `BuilderFlag.FP16`, with the layers of `engine_precision.fp32_nodes` pinned
+   to FP32 under `OBEY_PRECISION_CONSTRAINTS` (and, as a fallback, `INT8` with an entropy
+   calibrator, `calibration`); TensorRT 11 removed the precision flags and calibrators and builds
+   strongly typed: FP16 is written into the ONNX (`engine_precision.to_float16`, same FP32 nodes),
+   INT8 needs the Q/DQ graph. TF32 is cleared in every build, so FP32 layers compute in FP32
+   (`_precision_flags`);
 4. workspace limit and timing cache (loaded if usable, else a new one with a warning; saved after
    the build);
 5. the engine and its sidecar (`lsnet.runtime.engine_metadata`), both written atomically.
@@ -37,6 +39,7 @@ from lsnet import __version__
 from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.engine_profiles import ShapeProfile, engine_profile
+from lsnet.export.engine_typing import BuildPlan, build_plan, check_graph_precision
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
 from lsnet.runtime.tensorrt_setup import tensorrt_version
 
@@ -65,23 +68,27 @@ class EngineOptions:
     verbose: bool = False
 
 
-def check_options(options: EngineOptions, tensorrt_major: int) -> None:
-    """LSNetError for option combinations no build can satisfy, before any work is done."""
+def check_options(options: EngineOptions, tensorrt_major: int, graph: str = "fp32") -> BuildPlan:
+    """The build plan; LSNetError for option combinations no build can satisfy, before any work is done.
+
+    `graph`: the precision written in the model ("fp32" for a checkpoint or a plain export).
+    """
     if options.precision not in PRECISIONS:
         raise LSNetError(f"precision must be one of {', '.join(PRECISIONS)}, got {options.precision!r}")
-    if options.precision == "int8":
-        if tensorrt_major >= 11:
-            raise LSNetError("INT8 on TensorRT 11 needs Q/DQ (quantize/dequantize) nodes in the ONNX graph — TensorRT 11 "
-                             "removed calibrators — and lsnet does not write them yet; build FP16, or INT8 with "
-                             "TensorRT 10")
+    plan = build_plan(graph, options.precision, tensorrt_major)
+    if plan.calibrator:
         if options.calib_images is None and not (options.calib_cache and Path(options.calib_cache).is_file()):
             raise LSNetError("--int8 needs --calib-images DIR (or an existing --calib-cache FILE)")
     elif options.calib_images is not None or options.calib_cache is not None:
+        if plan.explicit:
+            raise LSNetError(f"the model is an {graph.upper()} graph: it needs no calibration (its Q/DQ nodes carry "
+                             "it); drop --calib-images and --calib-cache")
         raise LSNetError("--calib-images and --calib-cache are for --int8 builds")
     if options.contexts < 1:
         raise LSNetError(f"--contexts must be ≥ 1, got {options.contexts}")
     if options.workspace_mb is not None and options.workspace_mb <= 0:
         raise LSNetError(f"--workspace must be a positive number of MB, got {options.workspace_mb}")
+    return plan
 
 
 def check_parser_support(model: onnx.ModelProto, version: str) -> None:
@@ -102,6 +109,15 @@ def source_kind(source: Path) -> str:
         raise LSNetError(f"{source}: expected a checkpoint (.pt) or an ONNX file (.onnx)")
     metadata = onnx_metadata(onnx.load(source, load_external_data=False), source)
     return "patched" if PATCHED_METADATA_KEY in metadata else "portable"
+
+
+def source_precision(source: Path, kind: str) -> str:
+    """The precision written in the source: "fp32" for a checkpoint, else the ONNX graph's own."""
+    if kind == "checkpoint":
+        return "fp32"
+    from lsnet.export.explicit_precision import graph_precision
+
+    return graph_precision(onnx.load(source, load_external_data=False))
 
 
 def onnx_metadata(model: onnx.ModelProto, where: Path) -> dict[str, str]:
@@ -189,10 +205,12 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
     from lsnet.runtime.tensorrt_setup import TensorRTSetup, import_tensorrt, tensorrt_major
 
     source, out, options = Path(source), Path(out), options or EngineOptions()
-    if options.precision == "int8" and options.calib_cache is None:  # kept next to the engine for rebuilds
-        options = replace(options, calib_cache=out.with_name(out.name + ".calib"))
     kind = source_kind(source)  # bad input is reported before TensorRT is even looked for
-    check_options(options, tensorrt_major(import_tensorrt().__version__))
+    graph = source_precision(source, kind)
+    check_graph_precision(graph, options.precision)
+    plan = check_options(options, tensorrt_major(import_tensorrt().__version__), graph)
+    if plan.calibrator and options.calib_cache is None:  # kept next to the engine for rebuilds
+        options = replace(options, calib_cache=out.with_name(out.name + ".calib"))
     setup = TensorRTSetup.open(options.device, options.verbose)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lsnet-engine-") as tmp:
@@ -206,12 +224,11 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
                                  min_imgsz=options.min_imgsz, max_imgsz=options.max_imgsz, input_name=name)
         copies = 1 if profile.fixed else options.contexts  # one profile per concurrent context of a dynamic engine
         log(f"profile: {profile.describe()}" + (f", ×{copies} for {copies} contexts" if copies > 1 else ""))
-        onnx_path, pin_tensors, fp32_nodes = _apply_precision(model, onnx_path, options.precision,
-                                                              setup.strongly_typed, Path(tmp), log)
+        onnx_path, pin_tensors, fp32_nodes = _apply_precision(model, onnx_path, plan, Path(tmp), log)
         library = _plugin_library(graph_kind, options)
         with setup.current():  # TensorRT and pycuda (calibration buffers) use this GPU's primary context
             serialized, network_io, pinned = _build(setup, onnx_path, description, profile, copies, options,
-                                                    library, pin_tensors, log)
+                                                    library, plan, pin_tensors, log)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.tmp")
     tmp_out.write_bytes(serialized)
@@ -220,27 +237,33 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
         description=ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])}),
         tensorrt_version=setup.version, gpu_name=setup.gpu.name, compute_capability=setup.gpu.compute_capability,
         engine_sha256=hashlib.sha256(serialized).hexdigest(), inputs=network_io[0], outputs=network_io[1],
-        build={"source": str(source), "graph": graph_kind, "precision": options.precision,
-               "typing": "strong" if setup.strongly_typed else "weak",
+        build={"source": str(source), "graph": graph_kind, "precision": plan.precision,
+               "typing": plan.typing, "explicit_precision": plan.explicit,
                "profiles": [profile.to_dict()] * copies,
                "workspace_mb": options.workspace_mb, "fp32_layers": fp32_nodes or pinned,
                "timing_cache": str(options.timing_cache) if options.timing_cache else None,
-               "calibration": _calibration_record(options)},
+               "calibration": _calibration_record(options, plan)},
         rebuild_command=rebuild_command(source, out, options),
         plugin_library=str(library) if library else None, plugin_sha256=sha256_file(library) if library else None,
         lsnet_version=__version__, export=json.loads(metadata.get(EXPORT_INFO_KEY, "{}")))
     return EngineReport(out, write_sidecar(built, out), built, profile, time.perf_counter() - started)
 
 
-def _apply_precision(model: onnx.ModelProto, onnx_path: Path, precision: str, strongly_typed: bool, folder: Path,
+def _apply_precision(model: onnx.ModelProto, onnx_path: Path, plan: BuildPlan, folder: Path,
                      log: Callable[[str], None]) -> tuple[Path, set[str], list[str]]:
-    """(ONNX to parse, tensors whose layers TensorRT 10 pins to FP32, nodes an FP16 ONNX keeps in FP32)."""
-    if precision == "fp32":
-        return onnx_path, set(), []
+    """(ONNX to parse, tensors whose layers TensorRT 10 pins to FP32, nodes the parsed graph computes in FP32)."""
+    if plan.explicit:
+        from lsnet.export.explicit_precision import float32_nodes
+
+        kept = float32_nodes(model)
+        log(f"{plan.precision.upper()} graph: built strongly typed as written ({len(kept)} nodes FP32 in it)")
+        return onnx_path, set(), kept
     from lsnet.export.engine_precision import fp32_tensor_names, to_float16
 
-    if not strongly_typed:
+    if plan.pin_fp32:
         return onnx_path, set(fp32_tensor_names(model)), []
+    if not plan.write_float16:
+        return onnx_path, set(), []
     half, kept = to_float16(model)
     onnx.save(half, folder / "model.fp16.onnx")
     log(f"strongly typed build: wrote FP16 types into the ONNX; FP32 nodes ({len(kept)}): {', '.join(kept)}")
@@ -259,8 +282,9 @@ def _plugin_library(graph_kind: str, options: EngineOptions) -> Path | None:
     return library
 
 
-def _calibration_record(options: EngineOptions) -> dict | None:
-    if options.precision != "int8":
+def _calibration_record(options: EngineOptions, plan: BuildPlan) -> dict | None:
+    """The TensorRT 10 calibrator's inputs; an explicit INT8 graph's calibration is in its export record."""
+    if not plan.calibrator:
         return None
     return {"images": str(options.calib_images) if options.calib_images else None,
             "cache": str(options.calib_cache) if options.calib_cache else None, "algorithm": "entropy2"}
@@ -315,34 +339,36 @@ def _timing_cache(config, path: Path | None, log: Callable[[str], None]) -> None
     config.set_timing_cache(config.create_timing_cache(b""), False)
 
 
-def _precision_flags(trt, config, pin: bool, strongly_typed: bool, log: Callable[[str], None]) -> None:
-    """Builder precision flags. TF32 is cleared in every build: TensorRT enables it by default, and
-    it would round the inputs of FP32 layers — all of an --fp32 build, and the layers kept in FP32
-    in FP16/INT8 builds (engine_precision) — to 10-bit mantissas. TensorRT 10 (weakly typed) pins
-    those layers under OBEY_PRECISION_CONSTRAINTS; TensorRT 11 (always strongly typed) has no FP16
-    flag or per-layer precision: the FP32 request is the float32 types the ONNX keeps, and TF32,
+def _precision_flags(trt, config, plan: BuildPlan, log: Callable[[str], None]) -> None:
+    """Builder precision flags: `plan.builder_flags` (`engine_typing`). TF32 is cleared in every
+    build: TensorRT enables it by default, and it would round the inputs of FP32 layers — all of an
+    --fp32 build, and the layers kept in FP32 in FP16/INT8 builds (engine_precision) — to 10-bit
+    mantissas. TensorRT 10 weakly typed pins those layers under OBEY_PRECISION_CONSTRAINTS; a
+    strongly typed build (TensorRT 11 always, TensorRT 10 for an INT8 or FP16 graph) has no FP16 or
+    INT8 flag or per-layer precision: the FP32 request is the float32 types the ONNX keeps, and TF32,
     still a builder flag there, is cleared the same way."""
     config.clear_flag(trt.BuilderFlag.TF32)
-    if pin and not strongly_typed:
-        config.set_flag(trt.BuilderFlag.FP16)  # also INT8's fallback for layers without INT8 kernels
-        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-    typing = "strongly typed: precision from the ONNX types" if strongly_typed else "weakly typed"
+    for name in plan.builder_flags:  # FP16 is also INT8's fallback for layers without INT8 kernels
+        config.set_flag(getattr(trt.BuilderFlag, name))
+    typing = "strongly typed: precision from the ONNX types" if plan.strongly_typed else "weakly typed"
     log(f"precision flags ({typing}): TF32 off, so FP32 layers compute in full FP32"
-        + (", FP16 on, FP32 pins obeyed" if pin and not strongly_typed else ""))
+        + (f", {' + '.join(plan.builder_flags)} on" if plan.builder_flags else ""))
 
 
 def _build(setup, onnx_path: Path, description: ModelDescription, profile: ShapeProfile, copies: int,
-           options: EngineOptions, library: Path | None, pin_tensors: set[str], log: Callable[[str], None]):
-    """Parse, configure and build; (serialized engine, (inputs, outputs), FP32-pinned layer names).
+           options: EngineOptions, library: Path | None, plan: BuildPlan, pin_tensors: set[str],
+           log: Callable[[str], None]):
+    """Parse, configure and build as `plan` says; (serialized engine, (inputs, outputs), FP32-pinned layer names).
 
-    `setup` is the `TensorRTSetup`; `pin_tensors` non-empty means a TensorRT 10 reduced-precision
-    build: the layers writing them are pinned to FP32; a strongly typed build (TensorRT 11) takes
-    its types from the ONNX.
+    `setup` is the `TensorRTSetup`. A weakly typed reduced-precision build (TensorRT 10) pins the
+    layers writing `pin_tensors` to FP32; a strongly typed build takes every type from the ONNX.
     """
     trt = setup.trt
     setup.load_plugins(library)
     builder = setup.builder()
-    network = builder.create_network(0)  # explicit batch: TensorRT 10's only mode; strongly typed always in 11
+    # explicit batch is TensorRT 10's only mode; strongly typed is 11's only one, and 10's for explicit graphs
+    network = builder.create_network(sum(1 << int(getattr(trt.NetworkDefinitionCreationFlag, name))
+                                         for name in plan.network_flags))
     log(f"parsing {onnx_path.name} …")
     _parse(trt, setup.logger, network, onnx_path)
     config = builder.create_builder_config()
@@ -353,15 +379,15 @@ def _build(setup, onnx_path: Path, description: ModelDescription, profile: Shape
         shapes = builder.create_optimization_profile()
         shapes.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
         config.add_optimization_profile(shapes)
-    _precision_flags(trt, config, bool(pin_tensors), setup.strongly_typed, log)
+    _precision_flags(trt, config, plan, log)
     pinned: list[str] = []
-    if pin_tensors:
+    if plan.pin_fp32:
         pinned = _pin_fp32(trt, network, pin_tensors)
         if not pinned:
             raise LSNetError("none of the tensors to keep in FP32 is an output of a parsed layer (did the ONNX parser "
                              "rename them?); build with --fp32 and report this")
         log(f"FP32-pinned layers ({len(pinned)}): {', '.join(pinned)}")
-    if options.precision == "int8":
+    if plan.calibrator:
         _attach_calibrator(trt, setup.cuda, config, shapes, description, profile, options, log)
     log("building (TensorRT times kernels: minutes on a large GPU, longer on Jetson) …")
     serialized = builder.build_serialized_network(network, config)
@@ -378,14 +404,16 @@ def _build(setup, onnx_path: Path, description: ModelDescription, profile: Shape
 
 def _attach_calibrator(trt, cuda, config, shapes, description: ModelDescription, profile: ShapeProfile,
                        options: EngineOptions, log: Callable[[str], None]) -> None:
-    """TensorRT 10 INT8: an entropy calibrator over the images at the profile's opt shape."""
+    """TensorRT 10 implicit INT8 (the fallback, `engine_typing`): an entropy calibrator over the
+    images at the profile's opt shape."""
     from lsnet.export.calibration import calibration_batches, calibration_images, entropy_calibrator
 
     batch, canvas = profile.opt[0], profile.opt[2:]
     paths = calibration_images(options.calib_images, batch) if options.calib_images else []
     cache = Path(options.calib_cache)
-    log(f"INT8 calibration: {len(paths)} images in batches of {batch} at {canvas[0]}×{canvas[1]}, cache {cache}")
-    config.set_flag(trt.BuilderFlag.INT8)
+    log(f"INT8 calibration (TensorRT 10's deprecated calibrator, a fallback: `lsnet export quantize --int8` writes "
+        f"an INT8 graph that TensorRT 10 and 11 build): {len(paths)} images in batches of {batch} at "
+        f"{canvas[0]}×{canvas[1]}, cache {cache}")
     config.int8_calibrator = entropy_calibrator(trt, cuda, calibration_batches(paths, description, batch, canvas),
                                                 batch, cache)
     config.set_calibration_profile(shapes)

@@ -10,7 +10,8 @@ from lsnet.cli import build_parser, main
 from lsnet.commands.export import engine_options
 from lsnet.description import ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
-from lsnet.export.engine import EngineOptions, check_options, prepare_onnx, rebuild_command, source_kind
+from lsnet.export.engine import (EngineOptions, check_options, prepare_onnx, rebuild_command, source_kind,
+                                 source_precision)
 from lsnet.runtime.tensorrt_setup import import_tensorrt
 
 
@@ -124,3 +125,43 @@ def test_engine_help_names_every_option(capsys):
                    "--dynamic", "--min-imgsz", "--max-imgsz", "--contexts", "--workspace", "--timing-cache",
                    "--plugins", "--device"):
         assert option in text
+
+
+def explicit_onnx(path: Path, kind: str) -> Path:
+    """A tiny lsnet-described graph carrying INT8 (Q/DQ) or FP16 itself (test_explicit_precision.tiny_graph)."""
+    from test_explicit_precision import tiny_graph
+
+    model = tiny_graph(kind)
+    model.metadata_props.add(key=ONNX_METADATA_KEY, value=DESCRIPTION)
+    onnx.save(model, path)
+    return path
+
+
+def test_source_precision_is_the_graphs_own(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"")
+    assert source_precision(tmp_path / "model.pt", "checkpoint") == "fp32"
+    portable = onnx_with_metadata(tmp_path / "model.onnx", {ONNX_METADATA_KEY: DESCRIPTION})
+    assert source_precision(portable, "portable") == "fp32"
+    for kind in ("int8", "fp16"):
+        assert source_precision(explicit_onnx(tmp_path / f"model.{kind}.onnx", kind), "portable") == kind
+
+
+@pytest.mark.parametrize("kind, flag, message", [
+    ("int8", "--fp32", "the model is an INT8 graph (its precision is written in it)"),
+    ("fp16", "--fp32", "the model is an FP16 graph"),
+    ("fp16", "--int8", "FP16 graph without Q/DQ nodes; for INT8 run `lsnet export quantize"),
+])
+def test_a_precision_contradicting_the_graph_is_refused_before_tensorrt_is_looked_for(tmp_path, capsys, kind, flag,
+                                                                                       message):
+    source = explicit_onnx(tmp_path / f"model.{kind}.onnx", kind)
+    code, err = run(capsys, "export", "engine", str(source), flag, "--out", str(tmp_path / "model.engine"))
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("major", [10, 11])
+def test_an_int8_graph_needs_no_calibration_on_10_or_11(major, tmp_path):
+    plan = check_options(EngineOptions(precision="int8"), major, graph="int8")
+    assert plan.explicit and plan.strongly_typed and not plan.calibrator
+    assert check_options(EngineOptions(), major, graph="int8").precision == "int8"  # the default asks nothing else
+    with pytest.raises(LSNetError, match="the model is an INT8 graph: it needs no calibration"):
+        check_options(EngineOptions(precision="int8", calib_images=tmp_path), major, graph="int8")

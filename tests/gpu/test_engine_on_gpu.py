@@ -163,7 +163,7 @@ def test_a_portable_fp32_engine_uses_tensorrts_own_layers_and_agrees_with_pytorc
 
 def test_int8_calibrates_on_images_and_writes_its_cache(build, tensorrt, folder, scenes):
     if tensorrt_major(tensorrt.__version__) >= 11:
-        pytest.skip("TensorRT 11 has no calibrators; INT8 needs Q/DQ nodes (not implemented)")
+        pytest.skip("TensorRT 11 has no calibrators: its INT8 is the Q/DQ graph (test_explicit_*)")
     import cv2
 
     images = folder / "calibration"
@@ -176,6 +176,65 @@ def test_int8_calibrates_on_images_and_writes_its_cache(build, tensorrt, folder,
     outputs = load(engine).predict(scenes[:2])
     assert len(outputs) == 2
 
+
+@pytest.fixture(scope="module")
+def synth(folder):
+    """The committed model's synthetic dataset: 64 train images to calibrate on, its 200-image val split."""
+    data = folder / "synth_explicit"
+    assert main(["data", "synth", "--task", "bbox", "--out", str(data), "--train", "64", "--val", "200"]) == 0
+    return data
+
+
+@pytest.fixture(scope="module")
+def explicit(gpu, committed_model, folder, synth):
+    """explicit(precision) → (its ONNX, its engine): `lsnet export quantize` then `export engine`, once each."""
+    pytest.importorskip("modelopt.onnx.quantization", reason="needs NVIDIA ModelOpt: pip install 'lsnet-trt[quantize]'")
+    portable = folder / "explicit.onnx"
+    made = {}
+
+    def make(precision: str):
+        if precision not in made:
+            if not portable.is_file():
+                assert main(["export", "onnx", str(committed_model), "--out", str(portable)]) == 0
+            model = folder / f"explicit.{precision}.onnx"
+            extra = ["--calib", str(synth), "--calib-images", "64"] if precision == "int8" else []
+            assert main(["export", "quantize", str(portable), f"--{precision}", "--out", str(model), *extra]) == 0
+            engine = folder / f"explicit.{precision}.engine"
+            assert main(["export", "engine", str(model), "--out", str(engine),
+                         "--timing-cache", str(folder / "timing.cache")]) == 0
+            made[precision] = (model, engine)
+        return made[precision]
+
+    return make
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp16"])
+def test_explicit_engines_are_built_strongly_typed_from_the_graph(explicit, precision):
+    build = read_sidecar(explicit(precision)[1]).build
+    assert (build["precision"], build["typing"], build["explicit_precision"]) == (precision, "strong", True)
+    assert build["calibration"] is None and build["graph"] == "patched"
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp16"])
+def test_explicit_engines_lose_at_most_0_01_ap_and_match_their_onnx(explicit, committed_model, synth, folder,
+                                                                     precision):
+    model, engine = explicit(precision)
+    ap = {}
+    for name, path in (("pytorch", committed_model), ("onnx", model), ("tensorrt", engine)):
+        report = folder / f"eval_explicit_{precision}_{name}.json"
+        assert main(["eval", str(path), "--data", str(synth), "--json", str(report)]) == 0
+        ap[name] = json.loads(report.read_text())["bbox"]["AP"]
+    assert ap["pytorch"] - ap["tensorrt"] <= AP_DROP, ap
+    assert abs(ap["onnx"] - ap["tensorrt"]) <= AP_DROP, ap  # ONNX Runtime measured what TensorRT runs
+
+
+def test_a_portable_explicit_int8_engine_builds_with_tensorrts_own_layers(explicit, folder, pytorch, scenes):
+    model, _ = explicit("int8")
+    engine = folder / "explicit.int8.portable.engine"
+    assert main(["export", "engine", str(model), "--portable", "--out", str(engine)]) == 0
+    assert read_sidecar(engine).plugin_library is None
+    summary = compare_detections(pytorch.predict(scenes), load(engine).predict(scenes), score=PARITY_SCORE)
+    assert summary["matched"] >= 0.9 * summary["reference_detections"], summary
 
 def test_bench_measures_the_engine(fp16_build, folder):
     report = folder / "bench.json"
