@@ -86,12 +86,13 @@ def _add_patch(sub) -> None:
 
 def _add_engine(sub) -> None:
     p = sub.add_parser(
-        "engine", help="checkpoint or ONNX → TensorRT engine (FP16 by default; INT8 on TensorRT 10)",
+        "engine", help="checkpoint or ONNX → TensorRT engine (FP16 by default; INT8/FP16 graphs as written)",
         description="Build a TensorRT engine on this machine's GPU from MODEL: a checkpoint (.pt: exported and "
-                    "patched on the way), a portable ONNX (patched on the way) or a patched ONNX. Our plugin "
-                    "library is loaded first. FP16 keeps the decode inputs, the pyramid-DCN offsets and the "
-                    "normalisation layers in FP32 (TensorRT 10: pinned layers; TensorRT 11: types written into "
-                    "the ONNX). Writes E and its sidecar E.json (model description, TensorRT version, GPU, "
+                    "patched on the way), a portable ONNX (patched on the way) or a patched ONNX — FP32, or INT8 "
+                    "(Q/DQ) or FP16 from `lsnet export quantize`, which TensorRT 10 and 11 build strongly typed as "
+                    "written. Our plugin library is loaded first. FP16 from an FP32 graph keeps the decode inputs, "
+                    "the pyramid-DCN offsets and the normalisation layers in FP32 (TensorRT 10: pinned layers; "
+                    "TensorRT 11: types written into the ONNX). Writes E and its sidecar E.json (model description, TensorRT version, GPU, "
                     "plugin library hash, build options), which loading checks.",
 )
     p.add_argument("model", metavar="MODEL", help="checkpoint (.pt), portable or patched ONNX (.onnx)")
@@ -100,10 +101,12 @@ def _add_engine(sub) -> None:
     precision.add_argument("--fp32", action="store_const", dest="precision", const="fp32",
                            help="no reduced precision (slow; for accuracy checks)")
     precision.add_argument("--int8", action="store_const", dest="precision", const="int8",
-                           help="INT8 with entropy calibration on --calib-images (TensorRT 10 only)")
+                           help="an FP32 graph: INT8 through TensorRT 10's calibrator on --calib-images (a fallback; "
+                                "TensorRT 11 needs `lsnet export quantize --int8`). An INT8 graph needs no flag")
     p.set_defaults(precision="fp16")
-    p.add_argument("--calib-images", metavar="DIR", help="INT8: images like the deployment's, a few hundred")
-    p.add_argument("--calib-cache", metavar="F", help="INT8: calibration cache, read if present (default: E.calib)")
+    p.add_argument("--calib-images", metavar="DIR", help="--int8 fallback: images like the deployment's, a few hundred")
+    p.add_argument("--calib-cache", metavar="F", help="--int8 fallback: calibration cache, read if present "
+                                                     "(default: E.calib)")
     p.add_argument("--portable", action="store_true",
                    help="no lsnet plugins: TensorRT's own DeformConv, GridSample and NMS layers")
     p.add_argument("--batch", type=int, metavar="N", help="batch size (static), the largest batch (--dynamic)")
@@ -238,11 +241,20 @@ def engine_options(args: argparse.Namespace):
         max_candidates=args.max_candidates, verbose=args.verbose)
 
 
+def default_engine_path(model: Path) -> Path:
+    """model.pt / model.onnx / model.trt.onnx → model.engine; model.int8.trt.onnx → model.int8.engine
+    (the precision stays in the name: an INT8 engine does not replace the FP16 one)."""
+    name = model.name
+    for suffix in (".pt", ".onnx", ".trt"):
+        name = name.removesuffix(suffix)
+    return model.with_name(name + ".engine")
+
+
 def run_engine(args: argparse.Namespace) -> int:
     from lsnet.export.engine import build_engine
 
     model = Path(args.model)
-    out = Path(args.out) if args.out else model.with_name(model.name.split(".")[0] + ".engine")
+    out = Path(args.out) if args.out else default_engine_path(model)
     report = build_engine(model, out, engine_options(args))
     print(f"wrote {report.out} ({_size_mb(report.out)}) and {report.sidecar.name}: {report.summary()}")
     print(f"next: lsnet infer {report.out} SOURCE   |   lsnet compare {args.model} {report.out}   |   "

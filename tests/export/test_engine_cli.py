@@ -165,3 +165,12 @@ def test_an_int8_graph_needs_no_calibration_on_10_or_11(major, tmp_path):
     assert check_options(EngineOptions(), major, graph="int8").precision == "int8"  # the default asks nothing else
     with pytest.raises(LSNetError, match="the model is an INT8 graph: it needs no calibration"):
         check_options(EngineOptions(precision="int8", calib_images=tmp_path), major, graph="int8")
+
+
+@pytest.mark.parametrize("model, engine", [("model.pt", "model.engine"), ("model.onnx", "model.engine"),
+                                           ("model.trt.onnx", "model.engine"), ("model.int8.onnx", "model.int8.engine"),
+                                           ("model.fp16.trt.onnx", "model.fp16.engine")])
+def test_the_default_engine_name_keeps_the_precision(model, engine):
+    from lsnet.commands.export import default_engine_path
+
+    assert default_engine_path(Path("out") / model) == Path("out") / engine
