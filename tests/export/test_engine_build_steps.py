@@ -1,5 +1,6 @@
 """Steps of `lsnet.export.engine`'s build that decide behaviour without a GPU: the timing cache's
-fallback, the precision flags (TF32 cleared), and the parser-version check for DeformConv.
+fallback, the precision flags of each build plan (TF32 cleared; none but TF32 in a strongly typed
+build), and the parser-version check for DeformConv.
 
 TensorRT is not installed here: the builder config is a recording stand-in with the methods the
 build calls, so these tests pin what lsnet asks of TensorRT, not what TensorRT does with it."""
@@ -12,6 +13,7 @@ from onnx import TensorProto, helper
 
 from lsnet.errors import LSNetError
 from lsnet.export.engine import _precision_flags, _timing_cache, check_parser_support
+from lsnet.export.engine_typing import build_plan
 
 BuilderFlag = enum.Enum("BuilderFlag", "FP16 INT8 TF32 OBEY_PRECISION_CONSTRAINTS")
 TRT = types.SimpleNamespace(BuilderFlag=BuilderFlag)
@@ -73,10 +75,10 @@ def test_no_timing_cache_file_starts_a_new_one_quietly(path, tmp_path):
     assert config.cache == ("cache", b"") and lines == []
 
 
-@pytest.mark.parametrize("strongly_typed", [False, True], ids=["tensorrt10", "tensorrt11"])
-def test_fp32_builds_clear_tf32_on_both_tensorrt_releases(strongly_typed):
+@pytest.mark.parametrize("major", [10, 11])
+def test_fp32_builds_clear_tf32_on_both_tensorrt_releases(major):
     config, lines = RecordingConfig(), []
-    _precision_flags(TRT, config, pin=False, strongly_typed=strongly_typed, log=lines.append)
+    _precision_flags(TRT, config, build_plan("fp32", "fp32", major), lines.append)
     assert config.cleared_flags == {BuilderFlag.TF32}
     assert config.set_flags == set()
     assert "TF32 off" in lines[0]
@@ -84,14 +86,21 @@ def test_fp32_builds_clear_tf32_on_both_tensorrt_releases(strongly_typed):
 
 def test_reduced_precision_on_tensorrt_10_pins_fp32_layers_without_tf32():
     config, lines = RecordingConfig(), []
-    _precision_flags(TRT, config, pin=True, strongly_typed=False, log=lines.append)
+    _precision_flags(TRT, config, build_plan("fp32", "fp16", 10), lines.append)
     assert config.cleared_flags == {BuilderFlag.TF32}
     assert config.set_flags == {BuilderFlag.FP16, BuilderFlag.OBEY_PRECISION_CONSTRAINTS}
 
 
-def test_tensorrt_11_takes_precision_from_the_onnx_types_and_still_clears_tf32():
+def test_the_tensorrt_10_calibrator_fallback_asks_for_int8_and_fp16():
     config, lines = RecordingConfig(), []
-    _precision_flags(TRT, config, pin=True, strongly_typed=True, log=lines.append)
+    _precision_flags(TRT, config, build_plan("fp32", "int8", 10), lines.append)
+    assert config.set_flags == {BuilderFlag.FP16, BuilderFlag.INT8, BuilderFlag.OBEY_PRECISION_CONSTRAINTS}
+
+
+@pytest.mark.parametrize("graph, major", [("fp32", 11), ("fp16", 10), ("fp16", 11), ("int8", 10), ("int8", 11)])
+def test_strongly_typed_builds_take_precision_from_the_onnx_types_and_still_clear_tf32(graph, major):
+    config, lines = RecordingConfig(), []
+    _precision_flags(TRT, config, build_plan(graph, "fp16", major), lines.append)
     assert config.set_flags == set() and config.cleared_flags == {BuilderFlag.TF32}
     assert "strongly typed: precision from the ONNX types" in lines[0]
 
