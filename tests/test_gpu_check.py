@@ -61,7 +61,7 @@ def test_what_the_check_installs_covers_the_projects_requirements():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     needed = {requirement_name(r) for r in project["dependencies"]}
-    for extra in ("onnx", "train", "export", "dev"):
+    for extra in ("onnx", "train", "export", "quantize", "dev"):
         needed |= {requirement_name(r) for r in extras[extra] if not r.startswith("lsnet-trt")}
     assert needed == {requirement_name(r) for r in gpu_check.REQUIREMENTS.values()}
 
