@@ -179,17 +179,28 @@ def _quantize_int8(src: Path, model: onnx.ModelProto, options: QuantizeOptions,
     folder = calibration_folder(options.calib, options.calib_split)
     paths = select_images(folder, options.calib_images)
     reader = CalibrationImages(paths, description, *_static_input(model, description))
-    quantize = _modelopt_quantize()
     log(f"calibrating on {len(paths)} images of {folder} ({options.calib_method}), "
         f"{len(graph.nodes) - len(kept)} of {len(graph.nodes)} nodes may be quantized …")
+    quantize = _modelopt_quantize()
     with tempfile.TemporaryDirectory(prefix="lsnet-quantize-") as tmp:
         copy = Path(tmp) / "model.onnx"
         shutil.copyfile(src, copy)
-        quantize(str(copy), quantize_mode="int8", calibration_data_reader=reader,
-                 calibration_method=options.calib_method, calibration_eps=["cpu"],
-                 nodes_to_exclude=_exact_names(kept), high_precision_dtype="fp32",
-                 output_path=str(Path(tmp) / "model.int8.onnx"), log_level="INFO" if options.verbose else "CRITICAL")
-        reader.close()
+        try:
+            quantize(str(copy), quantize_mode="int8", calibration_data_reader=reader,
+                     calibration_method=options.calib_method, calibration_eps=["cpu"],
+                     nodes_to_exclude=_exact_names(kept), high_precision_dtype="fp32",
+                     output_path=str(Path(tmp) / "model.int8.onnx"),
+                     log_level="INFO" if options.verbose else "CRITICAL")
+        except LSNetError:
+            raise
+        except Exception as e:  # inside ModelOpt: one line, its traceback with --verbose
+            if options.verbose:
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise LSNetError(f"ModelOpt could not quantize {src} ({type(e).__name__}: {first}); --verbose shows its "
+                             "log and traceback") from None
+        finally:
+            reader.close()
         quantized = onnx.load(Path(tmp) / "model.int8.onnx")
     copy_metadata(model, quantized, {})  # to_float16 reads the description
     ops = {n.name: n.op for n in graph.nodes}
