@@ -7,9 +7,9 @@ and its metadata, plus the key `lsnet_patched`. Each plugin takes FP32 or FP16, 
 type (trt_plugins/*/README.md): in an explicit-precision graph the plugin inputs are given the
 type of the first one (the features, the first head map) by a Cast where they differ — the
 pyramid-DCN offsets, FP32 up to the plugin, become FP16 there — and an input quantized to INT8
-without a DequantizeLinear before the plugin is refused. It is meant for
-TensorRT's ONNX parser with the plugin library loaded; on a CPU, `lsnet.export.reference_ops`
-runs it with the plugins' CPU twins.
+without a DequantizeLinear before the plugin is refused. It is meant for TensorRT's ONNX parser
+with the plugin library loaded; on a CPU, the runtime's `twins` backend
+(`lsnet.runtime.backends.twins_backend`) runs it with the plugins' CPU twins.
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from google.protobuf.message import DecodeError
 
 from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
-from lsnet.export.patch_decode import DEFAULT_MAX_CANDIDATES, replace_decode
+from lsnet.export.patch_decode import replace_decode
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls, replace_pyramid_dcn_calls
 from lsnet.export.plugin_nodes import (DECODE_OP, PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_OP)
+from lsnet.plugins import DEFAULT_MAX_CANDIDATES
 
 CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (docs/lsnet-official.md §2.5)
 

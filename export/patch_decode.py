@@ -15,9 +15,8 @@ from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import level_tensor_names
 from lsnet.export.plugin_nodes import DECODE_OP, plugin_node
 from lsnet.export.subgraph import nodes_between
+from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 
-OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")  # docs/architecture.md §3
-DEFAULT_MAX_CANDIDATES = 4096  # trt_plugins/decode/README.md
 MAX_CANDIDATES_RANGE = (1, 16384)
 
 
@@ -48,9 +47,9 @@ def replace_decode(graph: gs.Graph, description: ModelDescription, max_candidate
     if not low <= max_candidates <= high:
         raise LSNetError(f"max_candidates must be in {low} … {high}, got {max_candidates}")
     names = tuple(t.name for t in graph.outputs)
-    if names != OUTPUT_NAMES:
+    if names != PADDED_OUTPUT_NAMES:
         raise LSNetError(f"no decode subgraph found: the graph outputs are {', '.join(names)}, "
-                         f"not {', '.join(OUTPUT_NAMES)}")
+                         f"not {', '.join(PADDED_OUTPUT_NAMES)}")
     levels = _level_inputs(graph, description)
     decode_nodes = nodes_between(graph.outputs, {t.name for t in levels})
     if not decode_nodes:

@@ -5,17 +5,15 @@ importer: the creator is looked up by the node's `op_type` as plugin name, with 
 attributes `plugin_version` (default "1") and `plugin_namespace` (default ""); every other
 attribute the creator lists becomes a plugin field (INT → INT32, FLOAT → FLOAT32, INTS → INT32s).
 The node's domain plays no part in that lookup (onnx/onnx-tensorrt `onnxOpImporters.cpp`,
-`FallbackPluginImporter`), so it is ours to choose: `lsnet`, like the namespace.
+`FallbackPluginImporter`), so it is ours to choose: `lsnet`, like the namespace (`lsnet.plugins.PLUGIN_DOMAIN`).
 """
 from __future__ import annotations
 
 import onnx_graphsurgeon as gs
 
 from lsnet.plugins import DECODE_PLUGIN as DECODE_OP
-from lsnet.plugins import PLUGIN_NAMESPACE, PLUGIN_VERSION
+from lsnet.plugins import PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION
 from lsnet.plugins import PYRAMID_DCN_PLUGIN as PYRAMID_DCN_OP
-
-PLUGIN_DOMAIN = "lsnet"
 
 
 def plugin_node(op: str, name: str, inputs: list[gs.Tensor], outputs: list[gs.Tensor],

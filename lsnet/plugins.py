@@ -25,6 +25,11 @@ PLUGIN_NAMESPACE = "lsnet"
 PLUGIN_VERSION = "1"
 PYRAMID_DCN_PLUGIN = "LSNetPyramidDCN"
 DECODE_PLUGIN = "LSNetDecode"
+# The ONNX domain of the plugin nodes: TensorRT's parser looks plugins up by op type, namespace and
+# version only (lsnet/export/plugin_nodes.py), so the domain is ours to choose; the twins runner
+# finds the plugin nodes by it.
+PLUGIN_DOMAIN = "lsnet"
+DEFAULT_MAX_CANDIDATES = 4096  # LSNetDecode: candidates per image entering NMS (trt_plugins/decode/README.md)
 
 TWINS_MODULE = "lsnet_twins"
 CUDA_MODULE = "lsnet_cuda"

@@ -8,6 +8,7 @@ import numpy as np
 
 from lsnet.runtime.preprocess import Letterbox
 
+# The outputs of every exported graph, in this order (docs/architecture.md §3).
 PADDED_OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")
 
 

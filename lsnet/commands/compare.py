@@ -2,8 +2,8 @@
 
 The first model is the reference; every other one is matched against it (`lsnet.runtime.compare`):
 PyTorch vs ONNX Runtime on any machine, against a TensorRT engine on a GPU machine. A patched ONNX
-(`lsnet export patch`) runs on the CPU with the plugins' twins (`PatchedGraphOnTwins`), which checks
-the patched graph before it meets TensorRT.
+(`lsnet export patch`) runs on the CPU with the plugins' twins (the runtime's `twins` backend), which
+checks the patched graph before it meets TensorRT.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from lsnet.commands.runtime_options import add_backend_options, backend_options
-from lsnet.description import PATCHED_METADATA_KEY
 from lsnet.errors import LSNetError
 from lsnet.runtime.detector import Detector
 
@@ -43,46 +42,10 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-class PatchedGraphOnTwins(Detector):
-    """A patched ONNX on the CPU: plugin nodes by the plugins' CPU twins (the CUDA kernels' math),
-    the other nodes by ONNX Runtime (`lsnet.export.reference_ops.run_patched`)."""
-
-    backend = "cpu-twins"
-
-    def __init__(self, path: Path):
-        import onnx
-
-        from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
-
-        model = onnx.load(path, load_external_data=False)
-        metadata = {p.key: p.value for p in model.metadata_props}
-        batch, _, height, width = (d.dim_value or None for d in model.graph.input[0].type.tensor_type.shape.dim)
-        super().__init__(ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), dynamic=not (height and width),
-                         max_batch=batch, fixed_batch=batch is not None)
-        self.path, self.input_name = path, model.graph.input[0].name
-        self.export_info = json.loads(metadata.get(EXPORT_INFO_KEY, "{}"))
-
-    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        from lsnet.export.reference_ops import run_patched
-
-        outputs = run_patched(self.path, {self.input_name: self.fit_batch(batch)})
-        return {name: value[:len(batch)] for name, value in outputs.items()}
-
-
-def is_patched_onnx(path: Path) -> bool:
-    if path.suffix.lower() != ".onnx" or not path.is_file():
-        return False
-    import onnx
-
-    return any(p.key == PATCHED_METADATA_KEY for p in onnx.load(path, load_external_data=False).metadata_props)
-
-
 def load_model(path: Path, options: dict) -> Detector:
     from lsnet.runtime import load
     from lsnet.runtime.backends import backend_for
 
-    if is_patched_onnx(path):
-        return PatchedGraphOnTwins(path)
     return load(path, **backend_for(path).accepted(options))
 
 

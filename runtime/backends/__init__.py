@@ -1,9 +1,11 @@
 """Which backend runs a model file, and `load(path, backend=None, **options)` (docs/architecture.md §2, §5).
 
 A backend is named by the file's suffix (`.pt` PyTorch, `.onnx` ONNX Runtime, `.engine`/`.plan`
-TensorRT); `backend=` picks another one that can run the same file, e.g. ONNX Runtime with its
-CUDA or TensorRT execution provider. Backend modules are imported only when used, so loading an
-`.onnx` never imports torch. Every backend class provides `from_file(path, **options)`.
+TensorRT), except that a patched ONNX (`lsnet export patch`), whose plugin nodes ONNX Runtime
+cannot run, goes to the plugin CPU twins; `backend=` picks another one that can run the same file,
+e.g. ONNX Runtime with its CUDA or TensorRT execution provider. Backend modules are imported only
+when used, so loading an `.onnx` never imports torch. Every backend class provides
+`from_file(path, **options)`.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lsnet.description import PATCHED_METADATA_KEY
 from lsnet.errors import LSNetError
 
 
@@ -39,7 +42,7 @@ class Backend:
 
 
 BACKEND_TITLES = {"torch_backend": "PyTorch", "onnxruntime_backend": "ONNX Runtime",
-                  "tensorrt_backend": "TensorRT"}
+                  "tensorrt_backend": "TensorRT", "twins_backend": "plugin CPU twins"}
 
 # The first backend listing a suffix is the default for that suffix.
 BACKENDS = {b.name: b for b in (
@@ -52,8 +55,25 @@ BACKENDS = {b.name: b for b in (
             "pip install onnxruntime-gpu (and TensorRT)", {"device": "tensorrt"}),
     Backend("tensorrt", "tensorrt_backend", "TensorRTDetector", (".engine", ".plan"),
             "install TensorRT from NVIDIA (pip index or JetPack) and `pip install 'lsnet-trt[tensorrt]'`"),
+    Backend("twins", "twins_backend", "TwinsDetector", (".onnx",),
+            "pip install 'lsnet-trt[export]' and build the twins (trt_plugins/README.md)"),
 )}
 MODEL_SUFFIXES = tuple(dict.fromkeys(s for b in BACKENDS.values() for s in b.suffixes))
+
+
+def is_patched_onnx(path: str | Path) -> bool:
+    """Whether `path` is an ONNX file with our plugin nodes (its metadata says so). False where the
+    `onnx` package is missing: ONNX Runtime then says that it cannot run the plugin nodes."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        return False
+    try:
+        import onnx
+
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # no onnx package, or not an ONNX file: the backend that opens it says so
+        return False
+    return any(p.key == PATCHED_METADATA_KEY for p in model.metadata_props)
 
 
 def backend_for(path: str | Path, backend: str | None = None) -> Backend:
@@ -66,6 +86,8 @@ def backend_for(path: str | Path, backend: str | None = None) -> Backend:
         if suffix not in chosen.suffixes:
             raise LSNetError(f"backend {backend} cannot run {path} (it runs {' and '.join(chosen.suffixes)} files)")
         return chosen
+    if is_patched_onnx(path):
+        return BACKENDS["twins"]
     for candidate in BACKENDS.values():
         if suffix in candidate.suffixes:
             return candidate

@@ -12,6 +12,7 @@ import onnxruntime as ort
 
 from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
+from lsnet.plugins import DECODE_PLUGIN, PYRAMID_DCN_PLUGIN
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.detector import Detector
 
@@ -82,6 +83,10 @@ class OnnxRuntimeDetector(Detector):
         try:
             session = ort.InferenceSession(path, options, providers=providers)
         except Exception as e:  # ONNX Runtime's error types do not share a base class beyond Exception
+            if any(op in str(e) for op in (PYRAMID_DCN_PLUGIN, DECODE_PLUGIN)):
+                raise LSNetError(f"{path} is a patched ONNX: ONNX Runtime cannot run its TensorRT plugin nodes; "
+                                 "run it with --backend twins (the plugins' CPU twins), build an engine "
+                                 "(`lsnet export engine`), or use the portable .onnx") from None
             raise LSNetError(f"{path} is not an ONNX model ONNX Runtime can run: {first_line(e)}") from None
         description, export_info = read_metadata(session, path)
         return cls(session, description, path, export_info)

@@ -8,7 +8,7 @@ from export_helpers import assert_same_detections, run_portable, run_pytorch
 
 from lsnet.data.synth import DEFAULT_SIZE_RANGE, scene
 from lsnet.description import ONNX_METADATA_KEY, ModelDescription
-from lsnet.export.reference_ops import run_patched
+from lsnet.runtime.backends.twins_ops import run_patched
 from lsnet.runtime.preprocess import preprocess
 
 COMMITTED = Path(__file__).resolve().parents[2] / "models" / "lsnet_bbox_r10_synth.pt"

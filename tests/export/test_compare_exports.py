@@ -18,7 +18,7 @@ def test_pytorch_onnx_runtime_and_the_patched_graph_agree(models, twins, tmp_pat
     result = json.loads(report.read_text())
     assert result["reference_backend"] == "pytorch" and result["reference_detections"] > 0
     backends = {entry["backend"] for entry in result["models"].values()}
-    assert backends == {"onnxruntime", "cpu-twins"}
+    assert backends == {"onnxruntime", "twins"}
     for entry in result["models"].values():
         assert entry["agree"] and entry["matched"] == result["reference_detections"]
         assert entry["box_iou_min"] > 0.999 and entry["box_abs_max"] < 1e-3

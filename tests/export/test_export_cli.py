@@ -8,7 +8,7 @@ from export_helpers import assert_same_detections, random_images, run_portable
 
 from lsnet.cli import main
 from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
-from lsnet.export.reference_ops import run_patched
+from lsnet.runtime.backends.twins_ops import run_patched
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

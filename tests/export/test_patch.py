@@ -11,7 +11,7 @@ from model_recipes import TASK_MODELS
 
 from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
 from lsnet.export.plugin_nodes import DECODE_OP, PLUGIN_DOMAIN, PYRAMID_DCN_OP
-from lsnet.export.reference_ops import run_patched
+from lsnet.runtime.backends.twins_ops import run_patched
 from lsnet.model.pyramid_dcn import level_scale, pyramid_levels
 
 CALLS = {"bbox": 30, "segm_cumulative": 30, "pose_obj": 45, "pose_kps": 30}  # 15 per branch: cls + landmark branches
