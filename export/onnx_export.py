@@ -16,6 +16,7 @@ import io
 import json
 import warnings
 from contextlib import redirect_stdout
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
@@ -107,8 +108,12 @@ def simplify(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = False, batch: int = 1,
-                imgsz: tuple[int, int] | None = None, opset: int = MIN_OPSET, simplify_graph: bool = True) -> Path:
-    """Checkpoint → one self-contained, `onnx.checker`-clean ONNX file at `out`."""
+                imgsz: tuple[int, int] | None = None, opset: int = MIN_OPSET, simplify_graph: bool = True,
+                progress: Callable[[str], None] | None = None) -> Path:
+    """Checkpoint → one self-contained, `onnx.checker`-clean ONNX file at `out`.
+
+    `progress` gets the name of each step as it begins (e.g. `lsnet.progress.Steps`)."""
+    progress = progress or (lambda step: None)
     if opset < MIN_OPSET:
         raise LSNetError(f"opset {opset} is too old: DeformConv needs opset ≥ {MIN_OPSET}")
     if batch < 1:
@@ -119,12 +124,16 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = Fals
     h, w = description.input_size
     if h % description.pad_divisor or w % description.pad_divisor:
         raise LSNetError(f"input size {h}×{w} must be a multiple of {description.pad_divisor}")
+    progress("tracing the network (torch.onnx, dynamo), the longest step")
     network = export_network(model, description, batch, (h, w), dynamic, opset)
+    progress("appending decode + NMS")
     full = add_decode(network, description)
     set_metadata(full, description, {"lsnet_version": __version__, "dynamic": dynamic, "batch": batch,
                                      "opset": opset, "checkpoint": Path(checkpoint).name})
     if simplify_graph:
+        progress("simplifying (onnxslim)")
         full = simplify(full)
+    progress("checking (onnx.checker) and writing")
     onnx.checker.check_model(full, full_check=True)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

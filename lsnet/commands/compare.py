@@ -16,6 +16,7 @@ import numpy as np
 
 from lsnet.commands.runtime_options import add_backend_options, backend_options
 from lsnet.errors import LSNetError
+from lsnet.text import plural
 from lsnet.runtime.detector import Detector
 
 
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     description = reference.description
     images = (read_images(args.images, args.count) if args.images
               else synthetic_images(description.task, args.count, args.seed, description.input_size))
-    print(f"{len(images)} images ({args.images or f'synthetic {description.task} scenes, seed {args.seed}'}), "
+    print(f"{plural(len(images), 'image')} ({args.images or f'synthetic {description.task} scenes, seed {args.seed}'}), "
           f"reference {reference_name} ({reference.backend})", file=sys.stderr)
     expected = predict(reference, images, args.batch)
     report = {"reference": reference_name, "reference_backend": reference.backend,

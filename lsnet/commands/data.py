@@ -5,6 +5,7 @@ import argparse
 
 from lsnet.errors import LSNetError
 from lsnet.landmarks import TASKS
+from lsnet.text import plural
 
 
 def _task(value: str) -> str:
@@ -49,6 +50,18 @@ def add_parser(subparsers) -> None:
     video.set_defaults(run=run_video)
 
 
+def train_suggestion(task: str, data: str) -> str:
+    """What to train on the new dataset: the default config where a GPU can take it, else a model
+    that trains on this machine's CPU."""
+    import torch
+
+    from lsnet.training.config import train_command_for_cpu
+
+    if torch.cuda.is_available():
+        return f"lsnet train [CONFIG] data={data} task={task}"
+    return f"{train_command_for_cpu(task, data)} (no GPU here: a small model that trains on the CPU)"
+
+
 def run_synth(args: argparse.Namespace) -> int:
     from lsnet.data.synth import write_dataset
 
@@ -59,9 +72,9 @@ def run_synth(args: argparse.Namespace) -> int:
                             size_range=(args.min_size, args.max_size), max_objects=args.max_objects,
                             progress=True)
     for split, (images, annotations) in written.items():
-        print(f"wrote {images} {split} images, {annotations} annotations: {args.out}/{split}/, "
+        print(f"wrote {plural(images, split + ' image')}, {plural(annotations, 'annotation')}: {args.out}/{split}/, "
               f"{args.out}/annotations/{split}.json")
-    print(f"next: lsnet train [CONFIG] data={args.out} task={task}   |   lsnet eval MODEL --data {args.out}")
+    print(f"next: {train_suggestion(task, args.out)}   |   lsnet eval MODEL --data {args.out}")
     return 0
 
 
@@ -72,6 +85,6 @@ def run_video(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise LSNetError(f"--seed must be ≥ 0, got {args.seed}")
     out = write_video(args.out, task, args.frames, fps=args.fps, size=tuple(args.size), seed=args.seed)
-    print(f"wrote {out} ({args.frames} frames, {args.size[0]}×{args.size[1]}, {args.fps:g} fps)")
+    print(f"wrote {out} ({plural(args.frames, 'frame')}, {args.size[0]}×{args.size[1]}, {args.fps:g} fps)")
     print(f"next: `lsnet infer MODEL {out}` draws a model's detections on it")
     return 0

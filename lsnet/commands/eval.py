@@ -6,8 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from lsnet.commands.runtime_options import add_backend_options, backend_options
+from lsnet.commands.runtime_options import add_backend_choice, add_backend_options, backend_options
 from lsnet.errors import LSNetError
+from lsnet.text import plural
 
 
 def add_parser(sub) -> None:
@@ -16,13 +17,13 @@ def add_parser(sub) -> None:
         description="COCO metrics through pycocotools: bbox, segm (and bbox) or keypoints by the model's task. "
                     "--data DIR reads DIR/annotations/val.json and DIR/val/; --ann and --images name any "
                     "COCO-format set.")
-    p.add_argument("model", help="model file: .pt, .onnx or .engine")
+    p.add_argument("model", help="model file: .pt, .onnx, .trt.onnx (plugin CPU twins) or .engine")
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", metavar="DIR", help="dataset in the COCO layout (its val split)")
     data.add_argument("--ann", metavar="JSON", help="COCO annotation file (with --images)")
     p.add_argument("--images", metavar="DIR", help="image folder of --ann")
     p.add_argument("--max-images", type=int, default=0, metavar="N", help="only the first N images (0: all)")
-    p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names")
+    add_backend_choice(p)
     add_backend_options(p)
     p.add_argument("--json", metavar="F", help='write {"bbox"|"segm"|"keypoints": {"AP": …, …}} here')
     p.set_defaults(run=run)
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     detector = load(args.model, args.backend, **backend_options(args))
     warn_if_calibrated_on(detector.export_info, images)
     metrics = evaluate_detector(detector, ann, images, args.max_images)
-    subset = f", first {args.max_images} images" if args.max_images else ""
+    subset = f", first {plural(args.max_images, 'image')}" if args.max_images else ""
     print(f"{args.model} ({detector.backend}) on {ann}{subset}")
     print(format_metrics(metrics))
     if args.json:

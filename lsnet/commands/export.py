@@ -11,21 +11,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lsnet.plugins import DEFAULT_MAX_CANDIDATES
+
 
 def _add_onnx(sub) -> None:
     p = sub.add_parser(
         "onnx", help="checkpoint → portable ONNX (standard ops, runs on ONNX Runtime CPU)",
         description="Export CKPT to one self-contained ONNX file: the network, decoding and NMS in standard "
                     "ops, the model description in its metadata. Input `images` [B, 3, H, W] (normalised, "
-                    "padded); outputs num_dets, boxes, scores, labels, landmarks.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "padded); outputs num_dets, boxes, scores, labels, landmarks.")
     p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt)")
     p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx)")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of a static export")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of a static export (default: 1)")
     p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
                    help="input size (default: the checkpoint's input size)")
-    p.add_argument("--opset", type=int, default=19, help="ONNX opset (≥ 19 for DeformConv)")
+    p.add_argument("--opset", type=int, default=19, help="ONNX opset, ≥ 19 for DeformConv (default: 19)")
     p.add_argument("--no-simplify", action="store_true", help="skip onnxslim (constant folding, dead-code removal)")
     p.set_defaults(run=run_onnx)
 
@@ -75,12 +76,11 @@ def _add_patch(sub) -> None:
         description="Swap the pyramid-DCN subgraphs (GridSample + Conv) and the decode subgraph of a portable "
                     "export for the LSNetPyramidDCN and LSNetDecode plugin nodes (namespace lsnet, version 1) "
                     "that TensorRT's ONNX parser maps to trt_plugins/. The rest of the graph and its metadata "
-                    "are kept.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "are kept.")
     p.add_argument("onnx", metavar="F", help="portable ONNX written by `lsnet export onnx`")
     p.add_argument("--out", metavar="G", help="plugin ONNX to write (default: F with the suffix .trt.onnx)")
-    p.add_argument("--max-candidates", type=int, default=4096, metavar="N",
-                   help="LSNetDecode: candidates per image entering NMS (1 … 16384)")
+    p.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
+                   help=f"LSNetDecode: candidates per image entering NMS, 1 … 16384 (default: {DEFAULT_MAX_CANDIDATES})")
     p.set_defaults(run=run_patch)
 
 
@@ -124,8 +124,9 @@ def _add_engine(sub) -> None:
     p.add_argument("--plugins", metavar="LIB", help="liblsnet_trt_plugins.so (default: $LSNET_PLUGIN_LIB, next to "
                                                      "the package, build/trt_plugins/)")
     p.add_argument("--device", default="cuda", help="GPU to build on: cuda (default) or cuda:N")
-    p.add_argument("--max-candidates", type=int, default=4096, metavar="N",
-                   help="LSNetDecode candidates per image entering NMS, when patching on the way (default: 4096)")
+    p.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
+                   help="LSNetDecode candidates per image entering NMS, when patching on the way "
+                        f"(default: {DEFAULT_MAX_CANDIDATES})")
     p.add_argument("--verbose", action="store_true", help="TensorRT's info messages")
     p.set_defaults(run=run_engine)
 
@@ -152,8 +153,7 @@ def _add_checkpoint(sub) -> None:
         "checkpoint", help="training checkpoint → deploy checkpoint (weights + description, no training state)",
         description="Write the weights, model config and description of CKPT without the optimiser and training "
                     "state; --half stores the weights as float16 (half the size; loading casts them back to "
-                    "float32). The models in models/ were written this way.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "float32). The models in models/ were written this way.")
     p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt), e.g. a run's best.pt")
     p.add_argument("--out", metavar="F", required=True, help="deploy checkpoint to write")
     p.add_argument("--half", action="store_true", help="store the weights as float16")
@@ -181,11 +181,13 @@ def _size_mb(path: Path) -> str:
 
 def run_onnx(args: argparse.Namespace) -> int:
     from lsnet.export.onnx_export import export_onnx
+    from lsnet.progress import Steps
 
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".onnx")
-    written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
-                          imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
-                          simplify_graph=not args.no_simplify)
+    with Steps("export onnx") as steps:
+        written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
+                              imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
+                              simplify_graph=not args.no_simplify, progress=steps)
     shape = "dynamic batch, height and width" if args.dynamic else f"batch {args.batch}"
     print(f"wrote {written} ({_size_mb(written)}, opset {args.opset}, {shape})")
     patched = written.with_suffix(".trt.onnx")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lsnet.commands.runtime_options import add_backend_options, backend_options
+from lsnet.commands.runtime_options import add_backend_choice, add_backend_options, backend_options
+from lsnet.text import plural
 
 
 def add_parser(sub) -> None:
@@ -14,13 +15,13 @@ def add_parser(sub) -> None:
                     "SOURCE is an image, a folder of images, a video file, a camera index (0) or a stream "
                     "URL (rtsp://, http://). Ctrl-C stops a long run cleanly: the frames read so far are "
                     "finished and the output is kept under its .partial name.")
-    p.add_argument("model", help="model file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT)")
+    p.add_argument("model", help="model file: .pt (PyTorch), .onnx (ONNX Runtime), .trt.onnx (plugin CPU twins) "
+                                 "or .engine (TensorRT)")
     p.add_argument("source", help="image, folder, video file, camera index or stream URL")
     p.add_argument("--out", metavar="PATH",
                    help="output: .mp4/.avi video, an image file (one-image source) or a folder "
                         "(default runs/infer/NAME.mp4, NAME.jpg or NAME/)")
-    p.add_argument("--backend", help="run MODEL with this backend instead of the one its suffix names "
-                                     "(pytorch, onnxruntime, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt)")
+    add_backend_choice(p)
     add_backend_options(p)
     p.add_argument("--score", type=float, default=0.3, help="draw detections with at least this score (default 0.3)")
     p.add_argument("--batch", type=int, default=1, metavar="N", help="frames per model call (default 1)")
@@ -30,13 +31,9 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def frames_text(count: int) -> str:
-    return f"{count} frame{'s' * (count != 1)}"
-
-
 def detections_summary(label_counts, frames: int, score: float) -> str:
     found = ", ".join(f"{n} {name}" for name, n in label_counts.most_common()) or "none"
-    return f"detections with score ≥ {score:g} in {frames_text(frames)}: {found}"
+    return f"detections with score ≥ {score:g} in {plural(frames, 'frame')}: {found}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,16 +54,16 @@ def run(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     if log:
         log(f"{detector.backend}: {args.model} on {info.kind} {args.source}"
-            + (f" ({info.frame_count} frames)" if info.frame_count else ""))
+            + (f" ({plural(info.frame_count, 'frame')})" if info.frame_count else ""))
     result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score, show_fps=args.show_fps,
                           log=log)
     outputs = ", ".join(map(str, result.outputs)) or "nothing"
     if not result.complete:
-        print(f"interrupted after {frames_text(result.frames)}: kept the partial output {outputs} "
+        print(f"interrupted after {plural(result.frames, 'frame')}: kept the partial output {outputs} "
               "(valid, but not the whole source)", file=sys.stderr)
         return 130
     model_ms = result.stage_ms.get("model", 0.0)
-    print(f"wrote {outputs} ({frames_text(result.frames)} in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
+    print(f"wrote {outputs} ({plural(result.frames, 'frame')} in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
           f"model {model_ms:.1f} ms per batch of {args.batch}, {detector.backend})")
     print(detections_summary(result.label_counts, result.frames, args.score))
     print(f"next: lsnet bench {args.model}" + (f" --video {args.source}" if info.kind == "video" else "")

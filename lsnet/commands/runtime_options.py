@@ -1,13 +1,21 @@
-"""The options of every verb that runs a model file (`infer`, `bench`, `eval`): device and threads."""
+"""The options of every verb that runs a model file (`infer`, `bench`, `eval`, `compare`): backend, device, threads."""
 from __future__ import annotations
 
 import argparse
 
 
-def add_backend_options(parser: argparse.ArgumentParser) -> None:
+def add_backend_options(parser: argparse.ArgumentParser,
+                        threads_help: str = "intra-op threads of PyTorch and ONNX Runtime (default: one per core)"
+                        ) -> None:
     parser.add_argument("--device", help="backend device, e.g. cpu or cuda (default: the backend's own)")
-    parser.add_argument("--threads", type=int,
-                        help="intra-op threads of PyTorch and ONNX Runtime (default: one per core)")
+    parser.add_argument("--threads", type=int, metavar="N", help=threads_help)
+
+
+def add_backend_choice(parser: argparse.ArgumentParser) -> None:
+    from lsnet.runtime.backends import BACKENDS
+
+    parser.add_argument("--backend", help=f"run MODEL with this backend instead of the one its file names "
+                                          f"({', '.join(BACKENDS)}; default: by suffix, twins for a patched .onnx)")
 
 
 def backend_options(args: argparse.Namespace) -> dict:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from lsnet.text import plural
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -10,8 +12,7 @@ def add_parser(sub) -> None:
         description="Train LSNet. CONFIG is a YAML file overriding keys of the default config "
                     "(lsnet/default.yaml); key=value arguments override both. Writes last.pt, best.pt, "
                     "config.yaml, metrics.jsonl and curves.png to the run folder (`out`). "
-                    "Several processes: torchrun --nproc_per_node N -m lsnet train CONFIG.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "Several processes: torchrun --nproc_per_node N -m lsnet train CONFIG.")
     p.add_argument("config", nargs="?", help="YAML file of overrides (optional)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=24 batch=8")
     p.add_argument("--resume", action="store_true", help="continue the run in `out` from its last.pt, exactly")
@@ -35,7 +36,7 @@ def run(args) -> int:
 
     summary = train(config_file, parsed, args.resume)
     out = summary["out"]
-    print(f"trained {summary['iterations']} iterations in {summary['seconds']:.0f} s; best val AP {summary['best_AP']:.4f}")
+    print(f"trained {plural(summary['iterations'], 'iteration')} in {summary['seconds']:.0f} s; best val AP {summary['best_AP']:.4f}")
     print(f"wrote {out}/last.pt, {out}/best.pt, {out}/config.yaml, {out}/metrics.jsonl, {out}/curves.png")
     print(f"next: lsnet eval {out}/best.pt --data DIR   |   lsnet export onnx {out}/best.pt --out model.onnx")
     return 0

@@ -242,7 +242,7 @@ def write_dataset(out_dir: str | os.PathLike, task: str, seed: int = 0, counts: 
 
     Returns (images, annotations) per split.
     """
-    from tqdm import tqdm
+    from lsnet.progress import progress as progress_bar
 
     if task not in TASKS:
         raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
@@ -266,7 +266,7 @@ def write_dataset(out_dir: str | os.PathLike, task: str, seed: int = 0, counts: 
     written = {}
     for split, n in counts.items():
         images, annotations = [], []
-        for index in tqdm(range(n), desc=f"{task} {split}", disable=not progress, unit="img"):
+        for index in progress_bar(range(n), desc=f"{task} {split}", disable=not progress, unit="img"):
             image, anns = scene(task, seed, split, index, size_range, max_objects)
             image_id = index + 1
             file_name = f"{index:06d}.jpg"

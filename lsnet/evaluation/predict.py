@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-from tqdm import tqdm
 
 from lsnet.data.annotations import load_coco
 from lsnet.errors import LSNetError
+from lsnet.progress import progress as progress_bar
 
 PRIMARY_IOU_TYPE = {"bbox": "bbox", "segm": "segm", "pose": "keypoints"}
 
@@ -17,7 +17,7 @@ def predict_coco(detector, coco, image_dir: str | Path, max_images: int = 0, pro
     ids = sorted(coco.getImgIds())
     ids = ids[:max_images] if max_images else ids
     results = {}
-    for image_id in tqdm(ids, desc="predict", unit="img", disable=not progress, leave=False):
+    for image_id in progress_bar(ids, desc="predict", unit="img", disable=not progress, leave=False):
         path = Path(image_dir) / coco.loadImgs(image_id)[0]["file_name"]
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:

@@ -1,6 +1,7 @@
 """The training configuration: `lsnet/default.yaml`, overridden by a run file and `key=value`s."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -8,6 +9,8 @@ import yaml
 from lsnet.errors import LSNetError
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "default.yaml"
+REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # in a clone of the repository
+SMALL_MODEL_KEYS = "depth=10 imgsz=[192,192] fpn_channels=64 head_channels=64 tower=norm"  # what the small configs change most
 MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "pretrained", "frozen_stages", "norm_eval",
               "fpn_channels", "head_channels", "gn_groups", "stacked_convs", "tower", "pdcn_offsets",
               "pose_box", "pose_taps", "gradient_mul", "point_base_scale", "pos_num")
@@ -81,6 +84,28 @@ def resolve(config_file: str | Path | None, overrides: dict, base: dict | None =
     if len(cfg["imgsz"]) != 2:
         raise LSNetError(f"config key imgsz must be [H, W], got {cfg['imgsz']}")
     return cfg
+
+
+def small_config(task: str) -> Path | None:
+    """The committed config of `task`'s small model (configs/synth_TASK_r10.yaml: a ResNet-10 at
+    192×192 that trains on a 2-core CPU in about 30 minutes), where this is a clone of the repository."""
+    path = REPOSITORY_CONFIGS / f"synth_{task}_r10.yaml"
+    return path if path.is_file() else None
+
+
+def slow_on_cpu(cfg: dict) -> bool:
+    """A ResNet-50 or deeper, or a canvas beyond 512×512: the default (R-50 at 800×1333) does not
+    finish one iteration in 100 s on a 2-core CPU."""
+    return cfg["depth"] >= 50 or cfg["imgsz"][0] * cfg["imgsz"][1] > 512 * 512
+
+
+def train_command_for_cpu(task: str, data: str) -> str:
+    """`lsnet train …` for a model that trains on a CPU: the small config, or its main keys."""
+    path = small_config(task)
+    if path is None:
+        return f"lsnet train data={data} task={task} {SMALL_MODEL_KEYS}"
+    shown = os.path.relpath(path)
+    return f"lsnet train {path if shown.startswith('..') else shown} data={data}"
 
 
 def dump(cfg: dict, path: str | Path) -> None:

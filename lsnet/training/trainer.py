@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from lsnet.model.checkpoint import load_matching_weights, read_checkpoint, save_
 from lsnet.model.config import ModelConfig
 from lsnet.model.criterion import LossConfig
 from lsnet.model.lsnet import LSNet
+from lsnet.progress import progress
+from lsnet.text import plural
 from lsnet.training import config as config_io
 from lsnet.training.curves import plot_curves
 from lsnet.training.distributed import Dist, setup, teardown
@@ -78,14 +81,19 @@ class Trainer:
         self.val_ann = Path(data) / "annotations" / "val.json"
         self.val_images = Path(data) / "val"
         if cfg["batch"] > len(self.train_set):
-            raise LSNetError(f"batch {cfg['batch']} is larger than the training set ({len(self.train_set)} images)")
+            raise LSNetError(f"batch {cfg['batch']} is larger than the training set ({plural(len(self.train_set), 'image')})")
+        if self.device.type == "cpu" and self.dist.main and config_io.slow_on_cpu(cfg):
+            h, w = cfg["imgsz"]
+            print(f"warning: training a ResNet-{cfg['depth']} at {h}×{w} on the CPU (no GPU here): the default "
+                  "config is made for GPUs, and an iteration may take minutes. A model that trains on a CPU: "
+                  f"{config_io.train_command_for_cpu(cfg['task'], data)}", file=sys.stderr, flush=True)
         self.model_cfg = model_config(cfg, len(self.train_set.class_names))
         self.description = describe(cfg, self.train_set.class_names, self.model_cfg)
         self.model = LSNet(self.model_cfg)
         if cfg["load_from"] and not resume_state:
             copied, kept = load_matching_weights(self.model, cfg["load_from"], cfg["allow_unofficial_options"])
             if self.dist.main:
-                tqdm.write(f"load_from {cfg['load_from']}: {copied} weights copied, {len(kept)} left at their init")
+                tqdm.write(f"load_from {cfg['load_from']}: {plural(copied, 'weight')} copied, {len(kept)} left at their init")
         self.model.to(self.device)
         self.criterion = self.model.criterion(
             LossConfig(focal_alpha=cfg["focal_alpha"], focal_gamma=cfg["focal_gamma"],
@@ -190,7 +198,7 @@ class Trainer:
             self._report_data()
         self.model.train()
         metric = PRIMARY_IOU_TYPE[cfg["task"]]
-        bar = tqdm(total=self.total_iters, initial=self.iteration, desc="train", unit="it", disable=not main,
+        bar = progress(total=self.total_iters, initial=self.iteration, desc="train", unit="it", disable=not main,
                    dynamic_ncols=True, mininterval=2.0)
         start, start_iter = time.time(), self.iteration
         try:

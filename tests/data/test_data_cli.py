@@ -16,7 +16,22 @@ def test_data_synth_writes_the_coco_layout_and_says_what_next(tmp_path, capsys):
     assert len(data["images"]) == 3 and len(list((out / "val").glob("*.jpg"))) == 2
     assert all(64 <= im["width"] <= 96 and 64 <= im["height"] <= 96 for im in data["images"])
     stdout = capsys.readouterr().out
-    assert "wrote 3 train images" in stdout and f"lsnet train [CONFIG] data={out} task=segm" in stdout
+    assert "wrote 3 train images" in stdout and "next: lsnet train " in stdout
+
+
+@pytest.mark.parametrize("gpu", [True, False])
+def test_data_synth_suggests_a_config_this_machine_can_train(tmp_path, capsys, monkeypatch, gpu):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    out = tmp_path / "figures"
+    assert main(["data", "synth", "--task", "pose", "--out", str(out), "--train", "1", "--val", "1"]) == 0
+    stdout = capsys.readouterr().out
+    assert "wrote 1 val image," in stdout
+    if gpu:  # the default config: the official R-50 recipe
+        assert f"next: lsnet train [CONFIG] data={out} task=pose" in stdout
+    else:  # the committed small model's config, which trains on a CPU
+        assert f"next: lsnet train configs/synth_pose_r10.yaml data={out} (no GPU here" in stdout
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -52,3 +67,9 @@ def test_data_video_writes_moving_frames_and_no_partial_file(tmp_path, capsys, s
         frames.append(frame.astype(np.int16))
     assert len(frames) == 12 and frames[0].shape == (120, 160, 3)
     assert np.abs(frames[0] - frames[-1]).mean() > 1  # the objects moved
+
+
+def test_one_frame_is_one_frame(tmp_path, capsys):
+    assert main(["data", "video", "--task", "bbox", "--out", str(tmp_path / "one.mp4"), "--frames", "1",
+                 "--size", "64", "64"]) == 0
+    assert "(1 frame, 64×64" in capsys.readouterr().out

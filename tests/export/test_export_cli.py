@@ -45,6 +45,7 @@ def test_export_onnx_writes_the_model_and_patch_swaps_its_subgraphs(models, tmp_
     code, out, err = run(capsys, "export", "onnx", str(checkpoint), "--out", str(written), "--imgsz", "64", "96")
     assert code == 0, err
     assert f"wrote {written}" in out and f"lsnet export patch {written}" in out
+    assert "export onnx: tracing the network" in err and "export onnx: checking" in err  # its progress
     model = onnx.load(written)
     assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 64, 96]
     description = ModelDescription.from_json({p.key: p.value for p in model.metadata_props}[ONNX_METADATA_KEY])

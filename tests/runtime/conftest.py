@@ -1,8 +1,9 @@
 """Models, videos and datasets on disk for the runtime tests.
 
 `small_checkpoint` is a real LSNet (ResNet-10, 16 channels, 128×128 canvas), untrained: its
-detections are whatever random weights give, which is enough to test plumbing, shapes and
-timings. `small_onnx` is that checkpoint through the real `lsnet export onnx`.
+detections are whatever random weights give (scores about 0.01, above its 0.005 threshold), which
+is enough to test plumbing, shapes, timings and the agreement of backends. `small_onnx` is that checkpoint through the real `lsnet export onnx`, `small_patched`
+that export through the real `lsnet export patch`.
 """
 import shutil
 from pathlib import Path
@@ -27,7 +28,8 @@ def small_checkpoint(tmp_path_factory) -> Path:
                               head_channels=16, gn_groups=4, stacked_convs=1, tower="norm", frozen_stages=-1,
                               norm_eval=False))
     path = tmp_path_factory.mktemp("models") / "small.pt"
-    save_checkpoint(path, model, small_description())
+    # A score threshold below the classifier's prior (0.01), so that the random weights give detections to compare.
+    save_checkpoint(path, model, small_description(score_threshold=0.005))
     return path
 
 
@@ -51,6 +53,14 @@ def small_onnx(small_checkpoint, request, tmp_path_factory) -> Path:
     out = small_checkpoint.with_name("small.onnx")
     shutil.copyfile(cached, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_patched(small_onnx) -> Path:
+    """`small_onnx` through the real `lsnet export patch`, next to the checkpoint (for bench)."""
+    from lsnet.export.patch import patch_onnx
+
+    return patch_onnx(small_onnx, small_onnx.with_name("small.trt.onnx")).out
 
 
 @pytest.fixture

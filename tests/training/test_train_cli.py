@@ -60,6 +60,16 @@ def test_unknown_config_key_is_one_line_error_listing_valid_keys(capsys):
     assert err.startswith("error: unknown config key epoch") and "epochs" in err and "\n" not in err
 
 
+def test_the_default_r50_config_on_a_cpu_warns_and_names_a_config_that_trains_here(tiny_bbox_data, tmp_path, capsys):
+    # The warning comes once the data is read, before any model work: a missing load_from stops the run there.
+    assert main(["train", f"data={tiny_bbox_data}", "batch=2", "device=cpu", f"out={tmp_path}",
+                 "load_from=missing.pt"]) == 2
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning.startswith("warning: training a ResNet-50 at 800×1333 on the CPU")
+    assert warning.endswith(f"lsnet train configs/synth_bbox_r10.yaml data={tiny_bbox_data}")
+    assert error.startswith("error: ") and "missing.pt" in error
+
+
 def test_dataset_folder_without_annotations_is_an_error(tiny_train, tmp_path, capsys):
     (tmp_path / "train").mkdir()
     assert main(["train", *tiny_train, f"data={tmp_path}", f"out={tmp_path / 'run'}"]) == 2
