@@ -1,17 +1,28 @@
-"""Latency and throughput of a detector (`lsnet bench`, docs/architecture.md §2).
+"""Latency and throughput of detectors side by side (`lsnet bench`, docs/architecture.md §2).
 
-Per backend: warm-up, N timed `predict` calls, median / p90 / p99 latency and FPS, with pre-
-processing, the model call and post-processing timed apart (per-stage medians), the decode + NMS
-share of the frame time where the backend can time it, and the FPS of the full video pipeline
-(reader → model → writer) beside the model-only FPS. Machines are noisy: compare medians and
-ratios, not absolute times.
+A shared machine is noisy, and noise that falls on one backend's turn and not the other's turns
+a ratio into a lottery. So the backends are measured together:
+- in interleaved rounds: each round times one call of every backend, in an order that rotates
+  from round to round, so that slow spells fall on all of them alike;
+- with the same CPU thread count (the caller loads them so);
+- "× PyTorch" is the median over the rounds of the ratio within each round (paired), not a
+  ratio of two medians taken minutes apart, with its 95 % confidence interval (bootstrap);
+- the spread of every latency (p10–p90 over the rounds, relative to the median) is reported,
+  and `spread_warnings` says when a spread or a ratio's interval is too wide to trust.
+
+Per backend: median / p10 / p90 / p99 of the whole `predict` call, FPS, the pre-processing,
+model and post-processing medians, the decode + NMS share of the call where the backend can
+time it, and the FPS of the full video pipeline (reader → model → drawing → writer) beside the
+model-only FPS. `time_rounds` and `bench_detectors` take any detectors and frames, so other
+measurements (e.g. per input size) build on them.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -21,31 +32,85 @@ from lsnet.runtime.detector import Detector
 from lsnet.runtime.pipeline import run_pipeline
 from lsnet.runtime.preprocess import preprocess
 from lsnet.runtime.sinks import VideoSink
-from lsnet.runtime.sources import open_source
+from lsnet.runtime.sources import FirstFrames, open_source
+from lsnet.text import plural
+
+SPREAD_LIMIT = 0.25  # a latency's p10–p90 wider than this share of its median: not to be trusted
+RATIO_LIMIT = 0.15  # a ratio's 95 % interval wider than this share of it: two runs may disagree by as much
+REFERENCE = "pytorch"
 
 
-def time_predict(detector: Detector, images: Sequence[np.ndarray], runs: int, warmup: int) -> list[dict]:
-    """`detector.timings` of `runs` calls on `images` (one batch) after `warmup` untimed calls, with
-    each call's "total" (pre + model + post), in seconds."""
-    for _ in range(warmup):
-        detector.predict(list(images))
-    samples = []
-    for _ in range(runs):
-        detector.predict(list(images))
-        samples.append({**detector.timings, "total": sum(detector.timings[k] for k in ("pre", "model", "post"))})
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """PyTorch's own default intra-op thread count where torch is installed (it follows
+    OMP_NUM_THREADS), else the CPUs this process may use: the count every CPU backend gets."""
+    try:
+        import torch
+    except ImportError:
+        return available_cpus()
+    return torch.get_num_threads()
+
+
+def time_call(detector: Detector, images: Sequence[np.ndarray]) -> dict:
+    """One `predict` call on `images` (one batch): `detector.timings` and their "total", in seconds."""
+    detector.predict(list(images))
+    return {**detector.timings, "total": sum(detector.timings[k] for k in ("pre", "model", "post"))}
+
+
+def time_rounds(detectors: dict[str, Detector], images: Sequence[np.ndarray], rounds: int,
+                warmup: int) -> dict[str, list[dict]]:
+    """`time_call` samples per detector: `warmup` untimed calls each, then `rounds` rounds of one
+    timed call each, the order rotating by one every round (module docstring)."""
+    names = list(detectors)
+    for name in names:
+        for _ in range(warmup):
+            detectors[name].predict(list(images))
+    samples: dict[str, list[dict]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(time_call(detectors[name], images))
     return samples
 
 
+def spread(values: np.ndarray) -> tuple[float, float, float, float]:
+    """(median, p10, p90, (p90 − p10) / median)."""
+    p10, median, p90 = np.percentile(values, [10, 50, 90])
+    return float(median), float(p10), float(p90), float((p90 - p10) / median) if median > 0 else 0.0
+
+
 def latency_summary(samples: list[dict], batch: int) -> dict:
-    """Median / p90 / p99 of the whole call, FPS, and per-stage medians."""
+    """Median / p10 / p90 / p99 and the spread of the whole call, FPS, and per-stage medians."""
     total = np.array([s["total"] for s in samples]) * 1000
-    median, p90, p99 = np.percentile(total, [50, 90, 99])
-    out = {"median_ms": float(median), "p90_ms": float(p90), "p99_ms": float(p99), "fps": batch * 1000 / median}
+    median, p10, p90, relative = spread(total)
+    out = {"median_ms": median, "p10_ms": p10, "p90_ms": p90, "p99_ms": float(np.percentile(total, 99)),
+           "spread": relative, "fps": batch * 1000 / median}
     for stage in ("pre", "model", "post", "decode"):
         if all(stage in s for s in samples):
             out[f"{stage}_ms"] = float(np.median([s[stage] for s in samples]) * 1000)
     out["model_fps"] = batch * 1000 / out["model_ms"]
     return out
+
+
+def median_ci(values: np.ndarray, level: float = 0.95, resamples: int = 2000) -> tuple[float, float]:
+    """Bootstrap percentile confidence interval of the median (fixed seed: the same data, the same interval)."""
+    rng = np.random.default_rng(0)
+    medians = np.median(rng.choice(values, (resamples, len(values))), axis=1)
+    low, high = np.percentile(medians, [50 * (1 - level), 50 * (1 + level)])
+    return float(low), float(high)
+
+
+def paired_speedup(reference: list[dict], other: list[dict]) -> dict:
+    """`reference`'s latency over `other`'s, round by round: the median ratio and its 95 % confidence
+    interval."""
+    ratios = np.array([r["total"] / o["total"] for r, o in zip(reference, other, strict=True)])
+    median = float(np.median(ratios))
+    low, high = median_ci(ratios)
+    return {"speedup": median, "speedup_ci95": [low, high], "speedup_uncertainty": (high - low) / median}
 
 
 def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float | None:
@@ -73,7 +138,8 @@ def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float |
 
     def session(inputs: list[str], outputs: list[str]) -> ort.InferenceSession:
         part = extractor.extract_model(inputs, outputs).SerializeToString()
-        return ort.InferenceSession(part, providers=detector.session.get_providers())
+        return ort.InferenceSession(part, detector.session.get_session_options(),
+                                    providers=detector.session.get_providers())
 
     batch, _ = preprocess(list(images), detector.description, detector.canvas_for(list(images)))
     feed = {detector.input_name: detector.fit_batch(batch)}
@@ -87,54 +153,129 @@ def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float |
     return float(np.median(times) * 1000)
 
 
-def pipeline_summary(detector: Detector, video: str | Path, batch: int) -> dict:
-    """FPS of reader → model → drawing → writer over a whole video, written into a temporary file."""
+def pipeline_summary(detector: Detector, video: str | Path, batch: int, frames: int | None = None) -> dict:
+    """FPS of reader → model → drawing → writer over the first `frames` frames of a video (all if
+    None), written into a temporary file."""
     source = open_source(str(video))
+    if frames is not None:
+        source = FirstFrames(source, frames)
     with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
         result = run_pipeline(detector, source, [VideoSink(Path(tmp) / "pipeline.mp4", source.info.fps or 25.0)],
                               batch=batch)
     return {"pipeline_fps": result.fps, "pipeline_frames": result.frames}
 
 
-def bench_detector(detector: Detector, images: Sequence[np.ndarray], runs: int, warmup: int,
-                   video: str | Path | None = None) -> dict:
-    """One backend's entry of `lsnet bench --json` (see the module docstring)."""
-    summary = latency_summary(time_predict(detector, images, runs, warmup), len(images))
-    summary.update(batch=len(images), runs=runs, warmup=warmup,
-                   canvas=list(detector.canvas_for(list(images))))
-    if "decode_ms" not in summary and detector.backend.startswith("onnxruntime"):
-        decode_ms = onnx_decode_ms(detector, images, runs)
-        if decode_ms is not None:
-            summary["decode_ms"] = decode_ms
-    if "decode_ms" in summary:  # decode + NMS as a share of the whole call
-        summary["decode_share"] = summary["decode_ms"] / summary["median_ms"]
+def bench_detectors(detectors: dict[str, Detector], images: Sequence[np.ndarray], rounds: int, warmup: int,
+                    video: str | Path | None = None, frames: int | None = None,
+                    log: Callable[[str], None] | None = None) -> dict[str, dict]:
+    """One entry of `lsnet bench --json`'s "backends" per detector (module docstring); "× PyTorch"
+    figures when one of them is named "pytorch"."""
+    log = log or (lambda line: None)
+    batch = len(images)
+    samples = time_rounds(detectors, images, rounds, warmup)
+    results = {}
+    for name, detector in detectors.items():
+        entry = latency_summary(samples[name], batch)
+        entry.update(batch=batch, runs=rounds, warmup=warmup, canvas=list(detector.canvas_for(list(images))))
+        if "decode_ms" not in entry and detector.backend.startswith("onnxruntime"):
+            decode_ms = onnx_decode_ms(detector, images, rounds)
+            if decode_ms is not None:
+                entry["decode_ms"] = decode_ms
+        if "decode_ms" in entry:  # decode + NMS as a share of the whole call
+            entry["decode_share"] = entry["decode_ms"] / entry["median_ms"]
+        if name == REFERENCE:
+            entry[f"speedup_vs_{REFERENCE}"] = 1.0
+        elif REFERENCE in samples:
+            paired = paired_speedup(samples[REFERENCE], samples[name])
+            entry.update({key.replace("speedup", f"speedup_vs_{REFERENCE}"): value for key, value in paired.items()})
+        results[name] = entry
     if video is not None:
-        summary.update(pipeline_summary(detector, video, len(images)))
-        summary["pipeline_vs_model"] = summary["pipeline_fps"] / summary["model_fps"]
-    return summary
+        for name, detector in detectors.items():
+            log(f"{name}: video pipeline" + (f" on {plural(frames, 'frame')}" if frames else ""))
+            results[name].update(pipeline_summary(detector, video, batch, frames))
+            results[name]["pipeline_vs_model"] = results[name]["pipeline_fps"] / results[name]["model_fps"]
+    return results
 
 
-def compare_to(results: dict[str, dict], reference: str = "pytorch") -> None:
-    """Adds each backend's median-latency speed-up over `reference` (in place)."""
-    if reference in results:
-        for entry in results.values():
-            entry[f"speedup_vs_{reference}"] = results[reference]["median_ms"] / entry["median_ms"]
+def bench_detector(detector: Detector, images: Sequence[np.ndarray], runs: int, warmup: int,
+                   video: str | Path | None = None, frames: int | None = None) -> dict:
+    """`bench_detectors` for one detector: its entry."""
+    return bench_detectors({detector.backend: detector}, images, runs, warmup, video, frames)[detector.backend]
+
+
+def spread_warnings(results: dict[str, dict], limit: float | None = None, ratio_limit: float | None = None) -> list[str]:
+    """What varied too much to trust, one phrase each: a latency spread above `limit`, a ratio
+    whose 95 % interval is wider than `ratio_limit` of it (default: SPREAD_LIMIT, RATIO_LIMIT)."""
+    limit = SPREAD_LIMIT if limit is None else limit
+    ratio_limit = RATIO_LIMIT if ratio_limit is None else ratio_limit
+    wide = []
+    key = f"speedup_vs_{REFERENCE}"
+    for name, entry in results.items():
+        if entry["spread"] > limit:
+            wide.append(f"{name} latency p10–p90 {entry['p10_ms']:.1f}–{entry['p90_ms']:.1f} ms "
+                        f"({entry['spread']:.0%} of its median, limit {limit:.0%})")
+        if name != REFERENCE and entry.get(f"{key}_uncertainty", 0.0) > ratio_limit:
+            low, high = entry[f"{key}_ci95"]
+            wide.append(f"{name} × {REFERENCE} {entry[key]:.2f} within {low:.2f}–{high:.2f} "
+                        f"({entry[f'{key}_uncertainty']:.0%} of it, limit {ratio_limit:.0%})")
+    return wide
+
+
+def untrusted_advice(wide: list[str], threads: int | None, load: float | None, cpus: int) -> str:
+    """The warning for `spread_warnings`' findings: what was seen, the likely cause, what to do."""
+    busy = f" (load average {load:.1f} on {cpus} CPUs)" if load is not None else ""
+    fewer = (f", or with --threads 1 (with {threads} threads PyTorch's threads wait for each other whenever "
+             "another process holds a core)") if threads and threads > 1 else ""
+    return (f"the timings vary too much to trust: {'; '.join(wide)}. Other processes are probably using the "
+            f"CPUs{busy}. Rerun on a quiet machine{fewer}, or with more --runs.")
 
 
 COLUMNS = (  # header, key, format
-    ("backend", None, "{}"), ("batch", "batch", "{}"), ("median ms", "median_ms", "{:.1f}"),
-    ("p90 ms", "p90_ms", "{:.1f}"), ("p99 ms", "p99_ms", "{:.1f}"), ("FPS", "fps", "{:.1f}"),
-    ("pre ms", "pre_ms", "{:.1f}"), ("model ms", "model_ms", "{:.1f}"), ("post ms", "post_ms", "{:.2f}"),
-    ("decode+NMS", "decode_share", "{:.0%}"), ("pipeline FPS", "pipeline_fps", "{:.1f}"),
-    ("pipeline/model", "pipeline_vs_model", "{:.2f}"), ("× pytorch", "speedup_vs_pytorch", "{:.2f}"),
+    ("backend", None, "{}"), ("batch", "batch", "{}"), ("threads", "threads", "{}"),
+    ("median ms", "median_ms", "{:.1f}"), ("p90 ms", "p90_ms", "{:.1f}"), ("p99 ms", "p99_ms", "{:.1f}"),
+    ("spread", "spread", "{:.0%}"), ("FPS", "fps", "{:.1f}"), ("pre ms", "pre_ms", "{:.1f}"),
+    ("model ms", "model_ms", "{:.1f}"), ("post ms", "post_ms", "{:.2f}"), ("decode+NMS", "decode_share", "{:.0%}"),
+    ("pipeline FPS", "pipeline_fps", "{:.1f}"), ("pipeline/model", "pipeline_vs_model", "{:.2f}"),
+    ("× pytorch", "speedup_vs_pytorch", "{:.2f}"), ("95% CI", "speedup_vs_pytorch_ci95", "{0[0]:.2f}–{0[1]:.2f}"),
 )
 
 
+def _cell(entry: dict, key: str, fmt: str) -> str:
+    return "–" if entry.get(key) is None else fmt.format(entry[key])
+
+
 def format_table(results: dict[str, dict]) -> str:
-    """The results as an aligned text table; "–" where a backend lacks a figure."""
-    rows = [[header for header, _, _ in COLUMNS]]
+    """The results as an aligned text table; "–" where a backend lacks a figure, no column that
+    no backend has (e.g. the pipeline's, when it was not measured)."""
+    columns = [COLUMNS[0]] + [c for c in COLUMNS[1:] if any(e.get(c[1]) is not None for e in results.values())]
+    rows = [[header for header, _, _ in columns]]
     for name, entry in results.items():
-        rows.append([name] + [fmt.format(entry[key]) if key in entry else "–" for _, key, fmt in COLUMNS[1:]])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+        rows.append([name] + [_cell(entry, key, fmt) for _, key, fmt in columns[1:]])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-                     for row in rows)
+                     .rstrip() for row in rows)
+
+
+def legend(results: dict[str, dict], rounds: int, warmup: int) -> str:
+    """What each column of `format_table(results)` means, for under the table."""
+    def shown(key: str) -> bool:
+        return any(entry.get(key) is not None for entry in results.values())
+
+    lines = [
+        f"median/p90/p99 ms: one predict call (pre-processing + model + post-processing) over {plural(rounds, 'round')}"
+        f" after {plural(warmup, 'warm-up call')}; each round times every backend once, in a rotating order",
+        "threads: CPU threads of the backend (torch.set_num_threads, ONNX Runtime intra-op threads)",
+        f"spread: (p90 − p10) / median of that latency; above {SPREAD_LIMIT:.0%} the figures are not to be trusted",
+        "batch: images per call; FPS: images per second at the median latency",
+        "pre / model / post ms: medians of the three stages"
+        + ("; decode+NMS: their share of the call (inside the model)" if shown("decode_share") else ""),
+    ]
+    if shown("pipeline_fps"):
+        frames = max(entry.get("pipeline_frames", 0) for entry in results.values())
+        lines.append(f"pipeline FPS: read → model → draw → write on {plural(frames, 'video frame')}, threaded, "
+                     "one run per backend after the rounds; pipeline/model: pipeline FPS over the model-only FPS")
+    if shown(f"speedup_vs_{REFERENCE}"):
+        lines.append(f"× {REFERENCE}: median over the rounds of its latency / this backend's in the same round; "
+                     f"95% CI: the bootstrap confidence interval of that median (wider than {RATIO_LIMIT:.0%} of "
+                     "it: not to be trusted)")
+    return "\n".join(lines)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
@@ -132,3 +133,18 @@ def open_source(spec: str) -> ImageSource | CaptureSource:
                                              frame_count=1))
     return _open_capture(str(path), "video", path.stem, f"video {path}",
                          "empty, not a video, or a format OpenCV cannot read")
+
+
+class FirstFrames:
+    """The first `count` frames of a source (e.g. a short stretch of a long video to time)."""
+
+    def __init__(self, source, count: int):
+        self.source, self.count = source, count
+        total = source.info.frame_count
+        self.info = replace(source.info, frame_count=count if total is None else min(total, count))
+
+    def __iter__(self) -> Iterator[Frame]:
+        return islice(iter(self.source), self.count)
+
+    def close(self) -> None:
+        self.source.close()

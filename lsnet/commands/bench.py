@@ -3,36 +3,45 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from lsnet.commands.runtime_options import add_backend_options, backend_options
 from lsnet.errors import LSNetError
+from lsnet.text import plural
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "bench", help="latency (median, p90, p99) and FPS per backend, beside PyTorch",
+        "bench", help="latency (median, p90, p99, spread) and FPS per backend, beside PyTorch",
         description="Benchmark MODEL on every backend that can run it here, always beside PyTorch: an .onnx "
                     "or .engine needs its checkpoint (--checkpoint, or CKPT.pt next to it); a .pt is "
-                    "exported to ONNX on the fly. Pre-processing, model and post-processing are timed "
-                    "apart; the full video pipeline (read → model → draw → write) is timed on --video or "
-                    "a synthetic video.")
-    p.add_argument("model", help="model file: .pt, .onnx or .engine")
+                    "exported to ONNX on the fly. The backends are timed in interleaved rounds (one call of "
+                    "each per round, the order rotating) with the same CPU thread count, so that they share "
+                    "the machine's noise; × PyTorch is the median of the per-round ratios. The spread of "
+                    "every figure is reported, with a warning when it is too wide to trust. Pre-processing, "
+                    "model and post-processing are timed apart; the full video pipeline (read → model → "
+                    "draw → write) is timed on the first --frames frames of --video or of a synthetic video.")
+    p.add_argument("model", help="model file: .pt, .onnx, .trt.onnx (plugin CPU twins) or .engine")
     p.add_argument("--backends", help="comma-separated backends to measure (default: MODEL's own, "
                                       "PyTorch, and ONNX Runtime for a .pt)")
     p.add_argument("--checkpoint", metavar="CKPT", help="the .pt for the PyTorch column when MODEL is not one")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per backend (default 50)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
-    p.add_argument("--batch", type=int, default=1, help="images per call (default 1)")
+    p.add_argument("--runs", type=int, default=50, metavar="N",
+                   help="timed rounds: one call of every backend each (default 50)")
+    p.add_argument("--warmup", type=int, default=5, metavar="N", help="untimed calls per backend first (default 5)")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="images per call (default 1)")
     inputs = p.add_mutually_exclusive_group()
-    inputs.add_argument("--image", metavar="F", help="time on this image (default: frames of the video)")
+    inputs.add_argument("--image", metavar="F", help="time on this image (default: the first frame of the video)")
     inputs.add_argument("--video", metavar="F", help="video for the timing and the pipeline FPS (default: synthetic)")
-    p.add_argument("--frames", type=int, default=100, help="length of the synthetic video (default 100)")
+    p.add_argument("--frames", type=int, default=100, metavar="N",
+                   help="frames for the pipeline FPS: the first N of --video, or a synthetic video of N (default 100)")
     p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
-    add_backend_options(p)
-    p.add_argument("--json", metavar="F", help='write {"backends": {NAME: {"median_ms", "p90_ms", …}}} here')
+    add_backend_options(p, threads_help="CPU threads of every backend, the same for all: torch.set_num_threads "
+                                         "and ONNX Runtime intra-op threads (default: PyTorch's default count)")
+    p.add_argument("--json", metavar="F", help='write {"threads", …, "backends": {NAME: {"median_ms", "p90_ms", '
+                                               '"spread", …}}} here')
     p.set_defaults(run=run)
 
 
@@ -71,8 +80,10 @@ def export_for_bench(checkpoint: Path, folder: Path, batch: int) -> Path:
         from lsnet.export.onnx_export import export_onnx
     except ImportError as e:
         raise LSNetError(f"cannot export {checkpoint} to ONNX for the ONNX Runtime column ({e})") from None
-    print(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column …", file=sys.stderr)
-    return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch))
+    from lsnet.progress import Steps
+
+    with Steps(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column") as steps:
+        return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch, progress=steps))
 
 
 def model_files(model: Path, names: list[str], export_info: dict, checkpoint: str | None, folder: Path,
@@ -117,42 +128,74 @@ def bench_inputs(args: argparse.Namespace, task: str, folder: Path):
     return images + images[-1:] * (args.batch - len(images)), None if args.no_pipeline else video
 
 
+def load_average() -> float | None:
+    """The 1-minute load average, where the system has one: with the CPU count, how busy the machine was."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from lsnet.runtime import load
     from lsnet.runtime.backends import BACKENDS, backend_for
-    from lsnet.runtime.bench import bench_detector, compare_to, format_table
+    from lsnet.runtime.bench import (available_cpus, bench_detectors, default_threads, format_table, legend,
+                                     spread_warnings, untrusted_advice)
 
     if min(args.runs, args.batch, args.frames) < 1 or args.warmup < 0:
         raise LSNetError("--runs, --batch and --frames must be ≥ 1 and --warmup ≥ 0")
+    if args.threads is not None and args.threads < 1:
+        raise LSNetError(f"--threads must be ≥ 1, got {args.threads}")
     model = Path(args.model)
     own = backend_for(model).name
     names = args.backends.split(",") if args.backends else default_backends(model)
     unknown = [n for n in names if n not in BACKENDS]
     if unknown:
         raise LSNetError(f"unknown backends {', '.join(unknown)} (expected some of {', '.join(BACKENDS)})")
-    options = backend_options(args)
+    names = list(dict.fromkeys(names))
+    cpus = available_cpus()
+    threads = args.threads or default_threads()
+    options = {**backend_options(args), "threads": threads}
     with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
         detectors = {own: load(model, own, **BACKENDS[own].accepted(options))}
         files = model_files(model, names, detectors[own].export_info, args.checkpoint, Path(tmp), args.batch)
         for name in names:
             if name not in detectors:
                 detectors[name] = load(files[name], name, **BACKENDS[name].accepted(options))
+        detectors = {name: detectors[name] for name in names}
         # One canvas for every backend, so that latencies compare: a static export fixes it.
-        if any(not detectors[n].dynamic for n in names):
-            for name in names:
-                detectors[name].dynamic = False
+        if any(not d.dynamic for d in detectors.values()):
+            for detector in detectors.values():
+                detector.dynamic = False
         images, video = bench_inputs(args, detectors[own].description.task, Path(tmp))
-        results = {}
+        load_before = load_average()
         for name in names:
-            print(f"{name}: {files[name]} ({args.warmup} warm-up + {args.runs} timed runs"
-                  + (", video pipeline" if video else "") + ")", file=sys.stderr)
-            results[name] = {**bench_detector(detectors[name], images, args.runs, args.warmup, video),
-                             "file": str(files[name])}
-    compare_to(results)
+            log(f"{name}: {files[name]}")
+        machine = f"; load average {load_before:.1f} on {cpus} CPUs" if load_before is not None else ""
+        log(f"timing {', '.join(names)}: {plural(args.warmup, 'warm-up call')} each, then "
+            f"{plural(args.runs, 'interleaved round')} "
+            f"({plural(threads, 'CPU thread')} each{machine})")
+        results = bench_detectors(detectors, images, args.runs, args.warmup, video,
+                                  args.frames if video is not None else None, log)
+        load_after = load_average()
+    for name, entry in results.items():
+        entry["file"] = str(files[name])
+        entry["threads"] = threads if "threads" in BACKENDS[name].accepted(options) else None
     print(format_table(results))
+    print()
+    print(legend(results, args.runs, args.warmup))
+    wide = spread_warnings(results)
+    warnings = [untrusted_advice(wide, threads, load_before, cpus)] if wide else []
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
+        report = {"threads": threads, "cpus": cpus, "rounds": args.runs, "warmup": args.warmup,
+                  "pipeline_frames": args.frames if video is not None else None,
+                  "load_average": {"before": load_before, "after": load_after}, "warnings": warnings,
+                  "backends": results}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"backends": results}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     print(f"next: lsnet infer {args.model} VIDEO --show-fps   |   lsnet eval {args.model} --data DIR")
     return 0

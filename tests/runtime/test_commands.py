@@ -31,26 +31,56 @@ def test_infer_on_a_video_writes_a_video_with_every_frame(small_onnx, synthetic_
     assert f"--video {synthetic_video}" in captured.out and "on video" in captured.err
 
 
-BENCH_KEYS = {"median_ms", "p90_ms", "p99_ms", "fps", "pre_ms", "model_ms", "post_ms", "model_fps", "decode_ms",
-              "decode_share", "pipeline_fps", "pipeline_vs_model", "speedup_vs_pytorch", "batch", "canvas", "file"}
+BENCH_KEYS = {"median_ms", "p10_ms", "p90_ms", "p99_ms", "spread", "fps", "pre_ms", "model_ms", "post_ms", "model_fps",
+              "decode_ms", "decode_share", "pipeline_fps", "pipeline_vs_model", "speedup_vs_pytorch", "batch", "canvas",
+              "file", "threads"}
 
 
 def test_bench_measures_onnx_runtime_beside_pytorch_and_writes_the_json_schema(small_onnx, tmp_path, capsys):
     report = tmp_path / "bench.json"
     assert main(["bench", str(small_onnx), "--runs", "3", "--warmup", "1", "--frames", "4", "--threads", "1",
                  "--json", str(report)]) == 0
-    backends = json.loads(report.read_text())["backends"]
+    written = json.loads(report.read_text())
+    assert (written["threads"], written["rounds"], written["pipeline_frames"]) == (1, 3, 4)
+    backends = written["backends"]
     assert set(backends) == {"onnxruntime", "pytorch"}
     assert backends["pytorch"]["file"].endswith("small.pt")  # found from the export's record
     for entry in backends.values():
         assert BENCH_KEYS <= set(entry)
-        assert entry["median_ms"] <= entry["p90_ms"] <= entry["p99_ms"]
+        assert entry["p10_ms"] <= entry["median_ms"] <= entry["p90_ms"] <= entry["p99_ms"]
+        assert entry["spread"] == pytest.approx((entry["p90_ms"] - entry["p10_ms"]) / entry["median_ms"])
         assert entry["fps"] == pytest.approx(1000 / entry["median_ms"])
         assert 0 < entry["decode_share"] < 1 and entry["pipeline_fps"] > 0
         assert entry["canvas"] == [128, 128]  # one canvas for both, as the static export fixes it
+        assert entry["threads"] == 1
     assert backends["pytorch"]["speedup_vs_pytorch"] == 1.0
-    table = capsys.readouterr().out
-    assert "median ms" in table and "pipeline/model" in table and f"wrote {report}" in table
+    low, high = backends["onnxruntime"]["speedup_vs_pytorch_ci95"]
+    assert low <= backends["onnxruntime"]["speedup_vs_pytorch"] <= high
+    captured = capsys.readouterr()
+    table = captured.out
+    assert "median ms" in table and "spread" in table and "pipeline/model" in table and f"wrote {report}" in table
+    assert "× pytorch: median over the rounds" in table  # the legend, under the table
+    assert "3 interleaved rounds (1 CPU thread each; load average" in captured.err
+
+
+def test_bench_times_the_pipeline_on_the_first_frames_of_a_video(small_onnx, synthetic_video, tmp_path):
+    report = tmp_path / "bench.json"
+    assert main(["bench", str(small_onnx), "--backends", "onnxruntime", "--video", str(synthetic_video), "--runs", "2",
+                 "--frames", "5", "--json", str(report)]) == 0
+    entry = json.loads(report.read_text())["backends"]["onnxruntime"]
+    assert entry["pipeline_frames"] == 5 and "speedup_vs_pytorch" not in entry  # the video has 12
+
+
+def test_bench_warns_when_the_timings_vary_too_much_to_trust(small_onnx, tmp_path, capsys, monkeypatch):
+    from lsnet.runtime import bench
+
+    monkeypatch.setattr(bench, "SPREAD_LIMIT", -1.0)  # every spread is "too wide": the warning's wording
+    assert main(["bench", str(small_onnx), "--backends", "onnxruntime", "--runs", "2", "--no-pipeline",
+                 "--threads", "2", "--json", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the timings vary too much to trust: onnxruntime latency p10–p90" in err
+    assert "Rerun on a quiet machine, or with --threads 1" in err
+    assert json.loads((tmp_path / "b.json").read_text())["warnings"][0].startswith("the timings vary")
 
 
 def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_bbox_data, tmp_path, capsys):
