@@ -128,6 +128,24 @@ def bench_inputs(args: argparse.Namespace, task: str, folder: Path):
     return images + images[-1:] * (args.batch - len(images)), None if args.no_pipeline else video
 
 
+def load_detectors(model: Path, own: str, names: list[str], options: dict, checkpoint: str | None, folder: Path,
+                   batch: int) -> tuple[dict, dict[str, Path]]:
+    """(backend → Detector, backend → the file it runs) for `names`, all on one canvas. MODEL is
+    opened with its own backend first, for the export record that names its checkpoint."""
+    from lsnet.runtime import load
+    from lsnet.runtime.backends import BACKENDS
+
+    opened = {own: load(model, own, **BACKENDS[own].accepted(options))}
+    files = model_files(model, names, opened[own].export_info, checkpoint, folder, batch)
+    detectors = {name: opened.get(name) or load(files[name], name, **BACKENDS[name].accepted(options))
+                 for name in names}
+    # One canvas for every backend, so that latencies compare: a static export fixes it.
+    if any(not d.dynamic for d in detectors.values()):
+        for detector in detectors.values():
+            detector.dynamic = False
+    return detectors, files
+
+
 def load_average() -> float | None:
     """The 1-minute load average, where the system has one: with the CPU count, how busy the machine was."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -138,7 +156,6 @@ def log(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lsnet.runtime import load
     from lsnet.runtime.backends import BACKENDS, backend_for
     from lsnet.runtime.bench import (available_cpus, bench_detectors, default_threads, format_table, legend,
                                      spread_warnings, untrusted_advice)
@@ -158,17 +175,8 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or default_threads()
     options = {**backend_options(args), "threads": threads}
     with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
-        detectors = {own: load(model, own, **BACKENDS[own].accepted(options))}
-        files = model_files(model, names, detectors[own].export_info, args.checkpoint, Path(tmp), args.batch)
-        for name in names:
-            if name not in detectors:
-                detectors[name] = load(files[name], name, **BACKENDS[name].accepted(options))
-        detectors = {name: detectors[name] for name in names}
-        # One canvas for every backend, so that latencies compare: a static export fixes it.
-        if any(not d.dynamic for d in detectors.values()):
-            for detector in detectors.values():
-                detector.dynamic = False
-        images, video = bench_inputs(args, detectors[own].description.task, Path(tmp))
+        detectors, files = load_detectors(model, own, names, options, args.checkpoint, Path(tmp), args.batch)
+        images, video = bench_inputs(args, detectors[names[0]].description.task, Path(tmp))
         load_before = load_average()
         for name in names:
             log(f"{name}: {files[name]}")
