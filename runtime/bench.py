@@ -38,6 +38,7 @@ from lsnet.text import plural
 SPREAD_LIMIT = 0.25  # a latency's p10–p90 wider than this share of its median: not to be trusted
 RATIO_LIMIT = 0.15  # a ratio's 95 % interval wider than this share of it: two runs may disagree by as much
 REFERENCE = "pytorch"
+MIN_ROUNDS = 5  # what a time limit leaves at least
 
 
 def available_cpus() -> int:
@@ -61,16 +62,20 @@ def time_call(detector: Detector, images: Sequence[np.ndarray]) -> dict:
     return {**detector.timings, "total": sum(detector.timings[k] for k in ("pre", "model", "post"))}
 
 
-def time_rounds(detectors: dict[str, Detector], images: Sequence[np.ndarray], rounds: int,
-                warmup: int) -> dict[str, list[dict]]:
+def time_rounds(detectors: dict[str, Detector], images: Sequence[np.ndarray], rounds: int, warmup: int,
+                seconds: float | None = None) -> dict[str, list[dict]]:
     """`time_call` samples per detector: `warmup` untimed calls each, then `rounds` rounds of one
-    timed call each, the order rotating by one every round (module docstring)."""
+    timed call each, the order rotating by one every round (module docstring) — fewer rounds, but
+    at least `MIN_ROUNDS`, if `seconds` run out first."""
     names = list(detectors)
     for name in names:
         for _ in range(warmup):
             detectors[name].predict(list(images))
     samples: dict[str, list[dict]] = {name: [] for name in names}
+    deadline = None if seconds is None else time.perf_counter() + seconds
     for index in range(rounds):
+        if deadline is not None and index >= MIN_ROUNDS and time.perf_counter() > deadline:
+            break
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
             samples[name].append(time_call(detectors[name], images))
@@ -153,12 +158,13 @@ def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float |
     return float(np.median(times) * 1000)
 
 
-def pipeline_summary(detector: Detector, video: str | Path, batch: int, frames: int | None = None) -> dict:
+def pipeline_summary(detector: Detector, video: str | Path, batch: int, frames: int | None = None,
+                     seconds: float | None = None) -> dict:
     """FPS of reader → model → drawing → writer over the first `frames` frames of a video (all if
-    None), written into a temporary file."""
+    None; those read in `seconds`, if given), written into a temporary file."""
     source = open_source(str(video))
-    if frames is not None:
-        source = FirstFrames(source, frames)
+    if frames is not None or seconds is not None:
+        source = FirstFrames(source, frames or source.info.frame_count or 2**31, seconds)
     with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
         result = run_pipeline(detector, source, [VideoSink(Path(tmp) / "pipeline.mp4", source.info.fps or 25.0)],
                               batch=batch)
@@ -167,18 +173,20 @@ def pipeline_summary(detector: Detector, video: str | Path, batch: int, frames: 
 
 def bench_detectors(detectors: dict[str, Detector], images: Sequence[np.ndarray], rounds: int, warmup: int,
                     video: str | Path | None = None, frames: int | None = None,
-                    log: Callable[[str], None] | None = None) -> dict[str, dict]:
+                    log: Callable[[str], None] | None = None, seconds: float | None = None) -> dict[str, dict]:
     """One entry of `lsnet bench --json`'s "backends" per detector (module docstring); "× PyTorch"
-    figures when one of them is named "pytorch"."""
+    figures when one of them is named "pytorch". `seconds` limits the rounds and each pipeline run
+    (a busy machine then gives fewer rounds and frames, and a wide spread to warn about)."""
     log = log or (lambda line: None)
     batch = len(images)
-    samples = time_rounds(detectors, images, rounds, warmup)
+    samples = time_rounds(detectors, images, rounds, warmup, seconds)
     results = {}
     for name, detector in detectors.items():
         entry = latency_summary(samples[name], batch)
-        entry.update(batch=batch, runs=rounds, warmup=warmup, canvas=list(detector.canvas_for(list(images))))
+        entry.update(batch=batch, runs=len(samples[name]), warmup=warmup,
+                     canvas=list(detector.canvas_for(list(images))))
         if "decode_ms" not in entry and detector.backend.startswith("onnxruntime"):
-            decode_ms = onnx_decode_ms(detector, images, rounds)
+            decode_ms = onnx_decode_ms(detector, images, len(samples[name]))
             if decode_ms is not None:
                 entry["decode_ms"] = decode_ms
         if "decode_ms" in entry:  # decode + NMS as a share of the whole call
@@ -192,15 +200,16 @@ def bench_detectors(detectors: dict[str, Detector], images: Sequence[np.ndarray]
     if video is not None:
         for name, detector in detectors.items():
             log(f"{name}: video pipeline" + (f" on {plural(frames, 'frame')}" if frames else ""))
-            results[name].update(pipeline_summary(detector, video, batch, frames))
+            results[name].update(pipeline_summary(detector, video, batch, frames, seconds))
             results[name]["pipeline_vs_model"] = results[name]["pipeline_fps"] / results[name]["model_fps"]
     return results
 
 
 def bench_detector(detector: Detector, images: Sequence[np.ndarray], runs: int, warmup: int,
-                   video: str | Path | None = None, frames: int | None = None) -> dict:
+                   video: str | Path | None = None, frames: int | None = None, seconds: float | None = None) -> dict:
     """`bench_detectors` for one detector: its entry."""
-    return bench_detectors({detector.backend: detector}, images, runs, warmup, video, frames)[detector.backend]
+    return bench_detectors({detector.backend: detector}, images, runs, warmup, video, frames,
+                           seconds=seconds)[detector.backend]
 
 
 def spread_warnings(results: dict[str, dict], limit: float | None = None, ratio_limit: float | None = None) -> list[str]:
@@ -256,11 +265,12 @@ def format_table(results: dict[str, dict]) -> str:
                      .rstrip() for row in rows)
 
 
-def legend(results: dict[str, dict], rounds: int, warmup: int) -> str:
+def legend(results: dict[str, dict]) -> str:
     """What each column of `format_table(results)` means, for under the table."""
     def shown(key: str) -> bool:
         return any(entry.get(key) is not None for entry in results.values())
 
+    rounds, warmup = (max(entry[key] for entry in results.values()) for key in ("runs", "warmup"))
     lines = [
         f"median/p90/p99 ms: one predict call (pre-processing + model + post-processing) over {plural(rounds, 'round')}"
         f" after {plural(warmup, 'warm-up call')}; each round times every backend once, in a rotating order",

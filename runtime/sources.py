@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Iterator
 
@@ -136,15 +137,20 @@ def open_source(spec: str) -> ImageSource | CaptureSource:
 
 
 class FirstFrames:
-    """The first `count` frames of a source (e.g. a short stretch of a long video to time)."""
+    """The first `count` frames of a source (e.g. a short stretch of a long video to time), and
+    only those read within `seconds` of the first, if given."""
 
-    def __init__(self, source, count: int):
-        self.source, self.count = source, count
+    def __init__(self, source, count: int, seconds: float | None = None):
+        self.source, self.count, self.seconds = source, count, seconds
         total = source.info.frame_count
         self.info = replace(source.info, frame_count=count if total is None else min(total, count))
 
     def __iter__(self) -> Iterator[Frame]:
-        return islice(iter(self.source), self.count)
+        frames = islice(iter(self.source), self.count)
+        if self.seconds is None:
+            return frames
+        deadline = time.perf_counter() + self.seconds
+        return takewhile(lambda frame: frame.index == 0 or time.perf_counter() < deadline, frames)
 
     def close(self) -> None:
         self.source.close()

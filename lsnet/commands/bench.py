@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--frames", type=int, default=100, metavar="N",
                    help="frames for the pipeline FPS: the first N of --video, or a synthetic video of N (default 100)")
     p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="stop the rounds after S seconds (keeping at least 5) and each pipeline run after S seconds, "
+                        "so that a busy machine does not stretch the run (default: no limit)")
     add_backend_options(p, threads_help="CPU threads of every backend, the same for all: torch.set_num_threads "
                                          "and ONNX Runtime intra-op threads (default: PyTorch's default count)")
     p.add_argument("--json", metavar="F", help='write {"threads", …, "backends": {NAME: {"median_ms", "p90_ms", '
@@ -164,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         raise LSNetError("--runs, --batch and --frames must be ≥ 1 and --warmup ≥ 0")
     if args.threads is not None and args.threads < 1:
         raise LSNetError(f"--threads must be ≥ 1, got {args.threads}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise LSNetError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     model = Path(args.model)
     own = backend_for(model).name
     names = args.backends.split(",") if args.backends else default_backends(model)
@@ -185,22 +190,24 @@ def run(args: argparse.Namespace) -> int:
             f"{plural(args.runs, 'interleaved round')} "
             f"({plural(threads, 'CPU thread')} each{machine})")
         results = bench_detectors(detectors, images, args.runs, args.warmup, video,
-                                  args.frames if video is not None else None, log)
+                                  args.frames if video is not None else None, log, args.time_limit)
         load_after = load_average()
     for name, entry in results.items():
         entry["file"] = str(files[name])
         entry["threads"] = threads if "threads" in BACKENDS[name].accepted(options) else None
     print(format_table(results))
     print()
-    print(legend(results, args.runs, args.warmup))
+    print(legend(results))
+    rounds = next(iter(results.values()))["runs"]
+    if rounds < args.runs:
+        log(f"the time limit ({args.time_limit:g} s) stopped the rounds after {rounds} of {args.runs}")
     wide = spread_warnings(results)
     warnings = [untrusted_advice(wide, threads, load_before, cpus)] if wide else []
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
-        report = {"threads": threads, "cpus": cpus, "rounds": args.runs, "warmup": args.warmup,
-                  "pipeline_frames": args.frames if video is not None else None,
-                  "load_average": {"before": load_before, "after": load_after}, "warnings": warnings,
+        report = {"threads": threads, "cpus": cpus, "rounds": rounds, "warmup": args.warmup,
+                  "time_limit": args.time_limit, "load_average": {"before": load_before, "after": load_after}, "warnings": warnings,
                   "backends": results}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

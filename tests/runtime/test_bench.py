@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from runtime_helpers import small_description
 
-from lsnet.runtime.bench import (RATIO_LIMIT, SPREAD_LIMIT, format_table, latency_summary, legend, paired_speedup,
+from lsnet.runtime.bench import (MIN_ROUNDS, RATIO_LIMIT, SPREAD_LIMIT, format_table, latency_summary, legend, paired_speedup,
                                  spread_warnings, time_rounds)
 from lsnet.runtime.detector import Detector
 
@@ -35,6 +35,13 @@ def test_rounds_time_every_backend_once_each_in_a_rotating_order_after_the_warm_
     assert calls[6:] == list("abc" "bca" "cab" "abc")
     assert {name: len(s) for name, s in timed.items()} == {"a": 4, "b": 4, "c": 4}
     assert all(s["total"] == pytest.approx(s["pre"] + s["model"] + s["post"]) for s in timed["a"])
+
+
+def test_a_time_limit_stops_the_rounds_but_keeps_the_least_there_must_be():
+    calls = []
+    timed = time_rounds({"a": RecordingDetector("a", calls)}, [np.zeros((32, 32, 3), np.uint8)], rounds=100, warmup=0,
+                        seconds=0.0)
+    assert len(timed["a"]) == MIN_ROUNDS == len(calls)
 
 
 def test_latency_summary_by_hand():
@@ -78,14 +85,16 @@ def test_spread_warnings_name_each_figure_too_wide_to_trust():
 
 
 def test_the_legend_explains_every_column_of_the_table():
-    results = {"onnxruntime": {**latency_summary(samples(10, 11, 12), 1), "batch": 1, "threads": 2,
+    results = {"onnxruntime": {**latency_summary(samples(10, 11, 12), 1), "batch": 1, "threads": 2, "runs": 3,
+                               "warmup": 1,
                                "decode_share": 0.02, "pipeline_fps": 90.0, "pipeline_vs_model": 0.9,
                                "pipeline_frames": 60, **paired_speedup(samples(20, 22, 24), samples(10, 11, 12))},
-               "pytorch": {**latency_summary(samples(20, 22, 24), 1), "batch": 1, "threads": 2}}
+               "pytorch": {**latency_summary(samples(20, 22, 24), 1), "batch": 1, "threads": 2, "runs": 3,
+                           "warmup": 1}}
     results["onnxruntime"] = {k.replace("speedup", "speedup_vs_pytorch"): v for k, v in results["onnxruntime"].items()}
     results["pytorch"]["speedup_vs_pytorch"] = 1.0
     header = format_table(results).splitlines()[0]
-    text = legend(results, rounds=3, warmup=1)
+    text = legend(results)
     for column in ("batch", "threads", "median", "p90", "p99", "spread", "FPS", "pre", "model", "post", "decode+NMS",
                    "pipeline FPS", "pipeline/model", "× pytorch", "95% CI"):
         assert column in header and column in text, column

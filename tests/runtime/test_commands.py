@@ -41,7 +41,7 @@ def test_bench_measures_onnx_runtime_beside_pytorch_and_writes_the_json_schema(s
     assert main(["bench", str(small_onnx), "--runs", "3", "--warmup", "1", "--frames", "4", "--threads", "1",
                  "--json", str(report)]) == 0
     written = json.loads(report.read_text())
-    assert (written["threads"], written["rounds"], written["pipeline_frames"]) == (1, 3, 4)
+    assert (written["threads"], written["rounds"], written["warmup"]) == (1, 3, 1)
     backends = written["backends"]
     assert set(backends) == {"onnxruntime", "pytorch"}
     assert backends["pytorch"]["file"].endswith("small.pt")  # found from the export's record
@@ -52,7 +52,7 @@ def test_bench_measures_onnx_runtime_beside_pytorch_and_writes_the_json_schema(s
         assert entry["fps"] == pytest.approx(1000 / entry["median_ms"])
         assert 0 < entry["decode_share"] < 1 and entry["pipeline_fps"] > 0
         assert entry["canvas"] == [128, 128]  # one canvas for both, as the static export fixes it
-        assert entry["threads"] == 1
+        assert entry["threads"] == 1 and entry["pipeline_frames"] == 4
     assert backends["pytorch"]["speedup_vs_pytorch"] == 1.0
     low, high = backends["onnxruntime"]["speedup_vs_pytorch_ci95"]
     assert low <= backends["onnxruntime"]["speedup_vs_pytorch"] <= high
@@ -69,6 +69,16 @@ def test_bench_times_the_pipeline_on_the_first_frames_of_a_video(small_onnx, syn
                  "--frames", "5", "--json", str(report)]) == 0
     entry = json.loads(report.read_text())["backends"]["onnxruntime"]
     assert entry["pipeline_frames"] == 5 and "speedup_vs_pytorch" not in entry  # the video has 12
+
+
+def test_a_time_limit_cuts_the_rounds_and_the_pipeline_short(small_onnx, synthetic_video, tmp_path, capsys):
+    report = tmp_path / "bench.json"
+    assert main(["bench", str(small_onnx), "--backends", "onnxruntime", "--video", str(synthetic_video), "--runs", "1000",
+                 "--warmup", "0", "--time-limit", "0.0001", "--json", str(report)]) == 0
+    written = json.loads(report.read_text())
+    assert written["rounds"] == 5 and written["backends"]["onnxruntime"]["runs"] == 5  # the least it keeps
+    assert written["backends"]["onnxruntime"]["pipeline_frames"] < 12
+    assert "the time limit (0.0001 s) stopped the rounds after 5 of 1000" in capsys.readouterr().err
 
 
 def test_bench_warns_when_the_timings_vary_too_much_to_trust(small_onnx, tmp_path, capsys, monkeypatch):
