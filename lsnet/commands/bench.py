@@ -85,7 +85,8 @@ def export_for_bench(checkpoint: Path, folder: Path, batch: int) -> Path:
         raise LSNetError(f"cannot export {checkpoint} to ONNX for the ONNX Runtime column ({e})") from None
     from lsnet.progress import Steps
 
-    with Steps(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column") as steps:
+    log(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column")
+    with Steps("export onnx") as steps:
         return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch, progress=steps))
 
 
