@@ -401,6 +401,7 @@ def backend_status(checks: dict[str, Check], driver: Driver) -> dict[str, Backen
         why = "; ".join(filter(None, (missing("onnxruntime", gpu=True), no_provider))) or None
         reasons[name] = (why, "cuda")
     reasons["tensorrt"] = (missing("TensorRT", "pycuda", gpu=True), "cuda")
+    reasons["twins"] = (missing("onnx", "onnxruntime", "plugin CPU twins"), "cpu")  # a patched ONNX on the CPU
     status = {}
     for name, (why, device) in reasons.items():
         where = {"cpu": "CPU", "cuda": "GPU"}[device]

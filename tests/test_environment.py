@@ -101,7 +101,7 @@ def test_tensorrt_is_installed_for_the_drivers_cuda(cuda, command, monkeypatch):
 
 
 def test_with_a_gpu_tensorrt_and_pycuda_the_tensorrt_backend_runs():
-    names = ("torch", "onnxruntime", "TensorRT", "pycuda", "plugin library")
+    names = ("torch", "onnx", "onnxruntime", "TensorRT", "pycuda", "plugin library", "plugin CPU twins")
     checks = {n: Check(n, True, "fine") for n in names}
     driver = Driver(cuda=(12, 6), gpus=[Gpu("Orin", "8.7", 30.0)])
     assert backend_status(checks, driver)["tensorrt"].runs
