@@ -25,5 +25,6 @@ def test_help_says_each_default_once_and_never_none(verb):
     for action in parser._actions:
         if action.help in (None, argparse.SUPPRESS) or isinstance(action, argparse._StoreConstAction):
             continue  # flags (store_true/const) have no default worth saying
-        if action.default not in (None, False, argparse.SUPPRESS) and not isinstance(action, argparse._HelpAction):
+        # nor has an empty list (an `append` option)
+        if action.default not in (None, False, [], argparse.SUPPRESS) and not isinstance(action, argparse._HelpAction):
             assert action.help.count("default") == 1, (action.option_strings, action.help)
