@@ -25,6 +25,6 @@ def test_help_says_each_default_once_and_never_none(verb):
     for action in parser._actions:
         if action.help in (None, argparse.SUPPRESS) or isinstance(action, argparse._StoreConstAction):
             continue  # flags (store_true/const) have no default worth saying
-        # nor has an empty list (an `append` option)
-        if action.default not in (None, False, [], argparse.SUPPRESS) and not isinstance(action, argparse._HelpAction):
+        empty = isinstance(action.default, (list, tuple)) and not action.default  # nothing given: nothing to say
+        if action.default not in (None, False, argparse.SUPPRESS) and not empty and not isinstance(action, argparse._HelpAction):
             assert action.help.count("default") == 1, (action.option_strings, action.help)

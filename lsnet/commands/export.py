@@ -40,8 +40,7 @@ def _add_quantize(sub) -> None:
                     "the deformable sampling, decode + NMS, the head's score and vector outputs, the pyramid-DCN "
                     "offsets and normalisation out of INT8; --fp16 writes FP16 types except decode, head outputs, "
                     "offsets and normalisation (FP32). The result runs on ONNX Runtime like any export "
-                    "(`lsnet eval` measures its AP), and `lsnet export patch` / `engine` take it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "(`lsnet eval` measures its AP), and `lsnet export patch` / `engine` take it.")
     p.add_argument("onnx", metavar="F", help="portable FP32 ONNX written by `lsnet export onnx`")
     p.add_argument("--out", metavar="G", help="ONNX to write (default: F with .int8.onnx or .fp16.onnx)")
     precision = p.add_mutually_exclusive_group()
@@ -51,14 +50,15 @@ def _add_quantize(sub) -> None:
     p.set_defaults(precision="int8")
     p.add_argument("--calib", metavar="DIR", help="INT8: calibration images — a COCO-layout dataset (its --calib-split, "
                                                  "never the split you evaluate on) or a folder of images")
-    p.add_argument("--calib-split", default="train", metavar="NAME", help="INT8: the split of a COCO-layout --calib")
+    p.add_argument("--calib-split", default="train", metavar="NAME", help="INT8: the split of a COCO-layout --calib (default: train)")
     p.add_argument("--calib-images", type=int, default=256, metavar="N",
-                   help="INT8: images to calibrate on, spread over the folder")
+                   help="INT8: images to calibrate on, spread over the folder (default: 256)")
     p.add_argument("--calib-method", choices=("max", "entropy"), default="max",
-                   help="INT8: activation range from the largest value seen, or the entropy-optimal clipping")
+                   help="INT8: activation range from the largest value seen, or the entropy-optimal clipping "
+                        "(default: max)")
     p.add_argument("--high-precision", choices=("fp16", "fp32"), default="fp16",
                    help="INT8: what the layers without Q/DQ compute in (decode, head outputs, offsets and "
-                        "normalisation stay FP32 either way)")
+                        "normalisation stay FP32 either way; default: fp16)")
     p.add_argument("--exclude-nodes", nargs="+", default=(), metavar="RE",
                    help="INT8: also keep these nodes out (regular expressions matched at the start of node names)")
     p.add_argument("--exclude-op-types", nargs="+", default=(), metavar="OP", help="INT8: also keep these op types out")
