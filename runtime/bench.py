@@ -212,7 +212,8 @@ def bench_detector(detector: Detector, images: Sequence[np.ndarray], runs: int, 
                            seconds=seconds)[detector.backend]
 
 
-def spread_warnings(results: dict[str, dict], limit: float | None = None, ratio_limit: float | None = None) -> list[str]:
+def spread_warnings(results: dict[str, dict], limit: float | None = None,
+                    ratio_limit: float | None = None) -> list[str]:
     """What varied too much to trust, one phrase each: a latency spread above `limit`, a ratio
     whose 95 % interval is wider than `ratio_limit` of it (default: SPREAD_LIMIT, RATIO_LIMIT)."""
     limit = SPREAD_LIMIT if limit is None else limit

@@ -26,5 +26,6 @@ def test_help_says_each_default_once_and_never_none(verb):
         if action.help in (None, argparse.SUPPRESS) or isinstance(action, argparse._StoreConstAction):
             continue  # flags (store_true/const) have no default worth saying
         empty = isinstance(action.default, (list, tuple)) and not action.default  # nothing given: nothing to say
-        if action.default not in (None, False, argparse.SUPPRESS) and not empty and not isinstance(action, argparse._HelpAction):
+        has_default = action.default not in (None, False, argparse.SUPPRESS) and not empty
+        if has_default and not isinstance(action, argparse._HelpAction):
             assert action.help.count("default") == 1, (action.option_strings, action.help)

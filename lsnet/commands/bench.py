@@ -208,8 +208,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         report = {"threads": threads, "cpus": cpus, "rounds": rounds, "warmup": args.warmup,
-                  "time_limit": args.time_limit, "load_average": {"before": load_before, "after": load_after}, "warnings": warnings,
-                  "backends": results}
+                  "time_limit": args.time_limit, "load_average": {"before": load_before, "after": load_after},
+                  "warnings": warnings, "backends": results}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
     description = reference.description
     images = (read_images(args.images, args.count) if args.images
               else synthetic_images(description.task, args.count, args.seed, description.input_size))
-    print(f"{plural(len(images), 'image')} ({args.images or f'synthetic {description.task} scenes, seed {args.seed}'}), "
+    source = args.images or f"synthetic {description.task} scenes, seed {args.seed}"
+    print(f"{plural(len(images), 'image')} ({source}), "
           f"reference {reference_name} ({reference.backend})", file=sys.stderr)
     expected = predict(reference, images, args.batch)
     report = {"reference": reference_name, "reference_backend": reference.backend,

@@ -50,7 +50,8 @@ def _add_quantize(sub) -> None:
     p.set_defaults(precision="int8")
     p.add_argument("--calib", metavar="DIR", help="INT8: calibration images — a COCO-layout dataset (its --calib-split, "
                                                  "never the split you evaluate on) or a folder of images")
-    p.add_argument("--calib-split", default="train", metavar="NAME", help="INT8: the split of a COCO-layout --calib (default: train)")
+    p.add_argument("--calib-split", default="train", metavar="NAME",
+                   help="INT8: the split of a COCO-layout --calib (default: train)")
     p.add_argument("--calib-images", type=int, default=256, metavar="N",
                    help="INT8: images to calibrate on, spread over the folder (default: 256)")
     p.add_argument("--calib-method", choices=("max", "entropy"), default="max",
@@ -80,7 +81,8 @@ def _add_patch(sub) -> None:
     p.add_argument("onnx", metavar="F", help="portable ONNX written by `lsnet export onnx`")
     p.add_argument("--out", metavar="G", help="plugin ONNX to write (default: F with the suffix .trt.onnx)")
     p.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
-                   help=f"LSNetDecode: candidates per image entering NMS, 1 … 16384 (default: {DEFAULT_MAX_CANDIDATES})")
+                   help=f"LSNetDecode: candidates per image entering NMS, 1 … 16384 "
+                        f"(default: {DEFAULT_MAX_CANDIDATES})")
     p.set_defaults(run=run_patch)
 
 

@@ -36,7 +36,8 @@ def run(args) -> int:
 
     summary = train(config_file, parsed, args.resume)
     out = summary["out"]
-    print(f"trained {plural(summary['iterations'], 'iteration')} in {summary['seconds']:.0f} s; best val AP {summary['best_AP']:.4f}")
+    print(f"trained {plural(summary['iterations'], 'iteration')} in {summary['seconds']:.0f} s; "
+          f"best val AP {summary['best_AP']:.4f}")
     print(f"wrote {out}/last.pt, {out}/best.pt, {out}/config.yaml, {out}/metrics.jsonl, {out}/curves.png")
     print(f"next: lsnet eval {out}/best.pt --data DIR   |   lsnet export onnx {out}/best.pt --out model.onnx")
     return 0

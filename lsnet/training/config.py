@@ -10,7 +10,8 @@ from lsnet.errors import LSNetError
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "default.yaml"
 REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # in a clone of the repository
-SMALL_MODEL_KEYS = "depth=10 imgsz=[192,192] fpn_channels=64 head_channels=64 tower=norm"  # what the small configs change most
+# What the small configs (configs/synth_*_r10.yaml) change most, for where the configs are not at hand.
+SMALL_MODEL_KEYS = "depth=10 imgsz=[192,192] fpn_channels=64 head_channels=64 tower=norm"
 MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "pretrained", "frozen_stages", "norm_eval",
               "fpn_channels", "head_channels", "gn_groups", "stacked_convs", "tower", "pdcn_offsets",
               "pose_box", "pose_taps", "gradient_mul", "point_base_scale", "pos_num")

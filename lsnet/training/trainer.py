@@ -81,7 +81,8 @@ class Trainer:
         self.val_ann = Path(data) / "annotations" / "val.json"
         self.val_images = Path(data) / "val"
         if cfg["batch"] > len(self.train_set):
-            raise LSNetError(f"batch {cfg['batch']} is larger than the training set ({plural(len(self.train_set), 'image')})")
+            raise LSNetError(f"batch {cfg['batch']} is larger than the training set "
+                             f"({plural(len(self.train_set), 'image')})")
         if self.device.type == "cpu" and self.dist.main and config_io.slow_on_cpu(cfg):
             h, w = cfg["imgsz"]
             print(f"warning: training a ResNet-{cfg['depth']} at {h}×{w} on the CPU (no GPU here): the default "
@@ -93,7 +94,8 @@ class Trainer:
         if cfg["load_from"] and not resume_state:
             copied, kept = load_matching_weights(self.model, cfg["load_from"], cfg["allow_unofficial_options"])
             if self.dist.main:
-                tqdm.write(f"load_from {cfg['load_from']}: {plural(copied, 'weight')} copied, {len(kept)} left at their init")
+                tqdm.write(f"load_from {cfg['load_from']}: {plural(copied, 'weight')} copied, "
+                           f"{len(kept)} left at their init")
         self.model.to(self.device)
         self.criterion = self.model.criterion(
             LossConfig(focal_alpha=cfg["focal_alpha"], focal_gamma=cfg["focal_gamma"],

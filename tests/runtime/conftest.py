@@ -2,8 +2,9 @@
 
 `small_checkpoint` is a real LSNet (ResNet-10, 16 channels, 128×128 canvas), untrained: its
 detections are whatever random weights give (scores about 0.01, above its 0.005 threshold), which
-is enough to test plumbing, shapes, timings and the agreement of backends. `small_onnx` is that checkpoint through the real `lsnet export onnx`, `small_patched`
-that export through the real `lsnet export patch`.
+is enough to test plumbing, shapes, timings and the agreement of backends. `small_onnx` is that
+checkpoint through the real `lsnet export onnx`, `small_patched` that export through the real
+`lsnet export patch`.
 """
 import shutil
 from pathlib import Path

@@ -73,8 +73,8 @@ def test_bench_times_the_pipeline_on_the_first_frames_of_a_video(small_onnx, syn
 
 def test_a_time_limit_cuts_the_rounds_and_the_pipeline_short(small_onnx, synthetic_video, tmp_path, capsys):
     report = tmp_path / "bench.json"
-    assert main(["bench", str(small_onnx), "--backends", "onnxruntime", "--video", str(synthetic_video), "--runs", "1000",
-                 "--warmup", "0", "--time-limit", "0.0001", "--json", str(report)]) == 0
+    assert main(["bench", str(small_onnx), "--backends", "onnxruntime", "--video", str(synthetic_video),
+                 "--runs", "1000", "--warmup", "0", "--time-limit", "0.0001", "--json", str(report)]) == 0
     written = json.loads(report.read_text())
     assert written["rounds"] == 5 and written["backends"]["onnxruntime"]["runs"] == 5  # the least it keeps
     assert written["backends"]["onnxruntime"]["pipeline_frames"] < 12
