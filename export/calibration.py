@@ -21,6 +21,7 @@ import numpy as np
 
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_write
 from lsnet.runtime.preprocess import preprocess
 from lsnet.runtime.sources import IMAGE_SUFFIXES, read_image
 
@@ -105,7 +106,6 @@ def entropy_calibrator(trt, cuda, batches: Iterator[np.ndarray], batch: int, cac
             return cache.read_bytes() if cache.is_file() else None
 
         def write_calibration_cache(self, data) -> None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_bytes(bytes(data))
+            atomic_write(cache, bytes(data))
 
     return EntropyCalibrator()

@@ -24,7 +24,6 @@ NonMaxSuppression to TensorRT's own ONNX parser. Then:
 from __future__ import annotations
 
 import hashlib
-import json
 import shlex
 import tempfile
 import time
@@ -36,10 +35,12 @@ import numpy as np
 import onnx
 
 from lsnet import __version__
-from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
+from lsnet.artifacts import read_artifact
+from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.export.engine_profiles import ShapeProfile, engine_profile
 from lsnet.export.engine_typing import BuildPlan, build_plan, check_graph_precision
+from lsnet.files import atomic_write
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, sha256_file, write_sidecar
 from lsnet.runtime.tensorrt_setup import tensorrt_version
 
@@ -101,14 +102,12 @@ def check_parser_support(model: onnx.ModelProto, version: str) -> None:
 
 def source_kind(source: Path) -> str:
     """"checkpoint" (.pt), "portable" (an `lsnet export onnx` file) or "patched" (after `lsnet export patch`)."""
-    if not source.is_file():
-        raise LSNetError(f"{source} not found")
-    if source.suffix.lower() == ".pt":
-        return "checkpoint"
-    if source.suffix.lower() != ".onnx":
+    if source.suffix.lower() not in (".pt", ".onnx"):
         raise LSNetError(f"{source}: expected a checkpoint (.pt) or an ONNX file (.onnx)")
-    metadata = onnx_metadata(onnx.load(source, load_external_data=False), source)
-    return "patched" if PATCHED_METADATA_KEY in metadata else "portable"
+    artifact = read_artifact(source)  # every field of its description checked
+    if artifact.kind == "checkpoint":
+        return "checkpoint"
+    return "patched" if artifact.patched else "portable"
 
 
 def source_precision(source: Path, kind: str) -> str:
@@ -118,14 +117,6 @@ def source_precision(source: Path, kind: str) -> str:
     from lsnet.export.explicit_precision import graph_precision
 
     return graph_precision(onnx.load(source, load_external_data=False))
-
-
-def onnx_metadata(model: onnx.ModelProto, where: Path) -> dict[str, str]:
-    metadata = {p.key: p.value for p in model.metadata_props}
-    if ONNX_METADATA_KEY not in metadata:
-        raise LSNetError(f"{where} is not an lsnet model: no '{ONNX_METADATA_KEY}' in its metadata "
-                         "(write one with `lsnet export onnx`)")
-    return metadata
 
 
 def input_shape(model: onnx.ModelProto) -> tuple[str, list]:
@@ -217,8 +208,8 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
         onnx_path, graph_kind = prepare_onnx(source, kind, options, Path(tmp), log)
         model = onnx.load(onnx_path)
         check_parser_support(model, setup.version)
-        metadata = onnx_metadata(model, onnx_path)
-        description = ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
+        record = read_onnx_record(onnx_metadata(model), onnx_path)
+        description = record.description
         name, dims = input_shape(model)
         profile = engine_profile(dims, description, batch=options.batch, imgsz=options.imgsz, dynamic=options.dynamic,
                                  min_imgsz=options.min_imgsz, max_imgsz=options.max_imgsz, input_name=name)
@@ -229,10 +220,7 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
         with setup.current():  # TensorRT and pycuda (calibration buffers) use this GPU's primary context
             serialized, network_io, pinned = _build(setup, onnx_path, description, profile, copies, options,
                                                     library, plan, pin_tensors, log)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(f".{out.name}.tmp")
-    tmp_out.write_bytes(serialized)
-    tmp_out.replace(out)
+    atomic_write(out, serialized)
     built = EngineMetadata(
         description=ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])}),
         tensorrt_version=setup.version, gpu_name=setup.gpu.name, compute_capability=setup.gpu.compute_capability,
@@ -245,7 +233,7 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
                "calibration": _calibration_record(options, plan)},
         rebuild_command=rebuild_command(source, out, options),
         plugin_library=str(library) if library else None, plugin_sha256=sha256_file(library) if library else None,
-        lsnet_version=__version__, export=json.loads(metadata.get(EXPORT_INFO_KEY, "{}")))
+        lsnet_version=__version__, export=record.export_info)
     return EngineReport(out, write_sidecar(built, out), built, profile, time.perf_counter() - started)
 
 
@@ -394,8 +382,7 @@ def _build(setup, onnx_path: Path, description: ModelDescription, profile: Shape
     if serialized is None:
         raise LSNetError("TensorRT could not build the engine (see TensorRT's messages above)")
     if options.timing_cache:
-        Path(options.timing_cache).parent.mkdir(parents=True, exist_ok=True)
-        Path(options.timing_cache).write_bytes(memoryview(config.get_timing_cache().serialize()))
+        atomic_write(options.timing_cache, memoryview(config.get_timing_cache().serialize()))
         log(f"timing cache: saved {options.timing_cache}")
     io = (_tensor_specs(trt, [network.get_input(i) for i in range(network.num_inputs)]),
           _tensor_specs(trt, [network.get_output(i) for i in range(network.num_outputs)]))

@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 
-from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import level_tensor_names
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls
@@ -36,10 +36,7 @@ FLOAT32_INPUTS = {"Resize": (1, 2)}
 
 
 def model_description(model: onnx.ModelProto) -> ModelDescription:
-    metadata = {p.key: p.value for p in model.metadata_props}
-    if ONNX_METADATA_KEY not in metadata:
-        raise LSNetError(f"the ONNX model has no '{ONNX_METADATA_KEY}' metadata: not an lsnet export")
-    return ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
+    return read_onnx_record(onnx_metadata(model), "the ONNX model").description
 
 
 def back_to_convolutions(tensors: list[gs.Tensor]) -> list[gs.Node]:

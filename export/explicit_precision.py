@@ -14,7 +14,7 @@ import json
 
 import onnx
 
-from lsnet.description import EXPORT_INFO_KEY
+from lsnet.description import EXPORT_INFO_KEY, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 
 QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear"})
@@ -52,9 +52,8 @@ def graph_precision(model: onnx.ModelProto) -> str:
 
 
 def export_record(model: onnx.ModelProto) -> dict:
-    """The export record (`lsnet_export` metadata) of an lsnet ONNX; {} if it has none."""
-    metadata = {p.key: p.value for p in model.metadata_props}
-    return json.loads(metadata.get(EXPORT_INFO_KEY, "{}"))
+    """The export record (`lsnet_export` metadata) of an lsnet ONNX, checked; {} if it has none."""
+    return read_onnx_record(onnx_metadata(model), "the ONNX model").export_info
 
 
 def precision_record(model: onnx.ModelProto) -> dict:

@@ -28,6 +28,7 @@ from lsnet import __version__
 from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import append_decode, level_tensor_names
+from lsnet.files import atomic_write
 from lsnet.model.checkpoint import load_model
 
 MIN_OPSET = 19  # DeformConv; the dynamo exporter silently writes invalid models at 17/18 (docs/toolchain.md)
@@ -120,7 +121,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = Fals
         raise LSNetError(f"batch must be ≥ 1, got {batch}")
     model, description = load_model(checkpoint)
     if imgsz is not None:
-        description.input_size = tuple(imgsz)
+        description = description.replace(input_size=tuple(imgsz))
     h, w = description.input_size
     if h % description.pad_divisor or w % description.pad_divisor:
         raise LSNetError(f"input size {h}×{w} must be a multiple of {description.pad_divisor}")
@@ -128,16 +129,13 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = Fals
     network = export_network(model, description, batch, (h, w), dynamic, opset)
     progress("appending decode + NMS")
     full = add_decode(network, description)
+    architecture = {k: v for k, v in model.cfg.to_dict().items() if k != "pretrained"}
     set_metadata(full, description, {"lsnet_version": __version__, "dynamic": dynamic, "batch": batch,
-                                     "opset": opset, "checkpoint": Path(checkpoint).name})
+                                     "opset": opset, "checkpoint": Path(checkpoint).name,
+                                     "model_config": architecture})
     if simplify_graph:
         progress("simplifying (onnxslim)")
         full = simplify(full)
     progress("checking (onnx.checker) and writing")
     onnx.checker.check_model(full, full_check=True)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    onnx.save(full, tmp)
-    tmp.replace(out)
-    return out
+    return atomic_write(out, full.SerializeToString())

@@ -22,11 +22,12 @@ import onnx
 import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
 
-from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
+from lsnet.description import PATCHED_METADATA_KEY, ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.export.patch_decode import replace_decode
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls, replace_pyramid_dcn_calls
 from lsnet.export.plugin_nodes import (DECODE_OP, PLUGIN_DOMAIN, PLUGIN_NAMESPACE, PLUGIN_VERSION, PYRAMID_DCN_OP)
+from lsnet.files import atomic_write
 from lsnet.plugins import DEFAULT_MAX_CANDIDATES
 
 CALLS_PER_LEVEL = 3  # each level's pyramid DCN samples three FPN levels (docs/lsnet-official.md §2.5)
@@ -66,13 +67,10 @@ def _load(src: Path) -> onnx.ModelProto:
 
 
 def _description(model: onnx.ModelProto, src: Path) -> ModelDescription:
-    metadata = {p.key: p.value for p in model.metadata_props}
-    if PATCHED_METADATA_KEY in metadata:
+    record = read_onnx_record(onnx_metadata(model), src)
+    if record.patched is not None:
         raise LSNetError(f"{src} is already patched (metadata '{PATCHED_METADATA_KEY}'); patch the portable export")
-    if ONNX_METADATA_KEY not in metadata:
-        raise LSNetError(f"{src} is not an lsnet model: no '{ONNX_METADATA_KEY}' in its metadata "
-                         "(write one with `lsnet export onnx`)")
-    return ModelDescription.from_json(metadata[ONNX_METADATA_KEY])
+    return record.description
 
 
 def _refuse_plugin_nodes(graph: gs.Graph, src: Path) -> None:
@@ -139,12 +137,10 @@ def _new_cast(graph: gs.Graph, tensor: gs.Tensor, dtype: np.dtype, tensors: dict
                                attrs={"to": onnx.helper.np_dtype_to_tensor_dtype(dtype)}))
     return cast
 
+
 def write_onnx(model: onnx.ModelProto, dst: Path) -> None:
-    """`model` to `dst` under a temporary name first: a failed write leaves no partial file there."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    onnx.save(model, tmp)
-    tmp.replace(dst)
+    """`model` to `dst`, atomically (`lsnet.files.atomic_write`): a failed write leaves no partial file there."""
+    atomic_write(dst, model.SerializeToString())
 
 
 def patch_onnx(src: str | Path, dst: str | Path, *, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> PatchReport:

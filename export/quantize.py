@@ -34,7 +34,7 @@ import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 
-from lsnet.description import ONNX_METADATA_KEY, PATCHED_METADATA_KEY, ModelDescription
+from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.export.calibration import DEFAULT_SPLIT, calibration_folder, select_images
 from lsnet.export.engine_precision import fp32_parts, model_description, to_float16
@@ -111,11 +111,7 @@ def load_source(src: Path) -> onnx.ModelProto:
     except Exception as e:  # protobuf's DecodeError and friends: not an ONNX file
         raise LSNetError(f"{src} is not an ONNX model ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
             from None
-    metadata = {p.key for p in model.metadata_props}
-    if ONNX_METADATA_KEY not in metadata:
-        raise LSNetError(f"{src} is not an lsnet model: no '{ONNX_METADATA_KEY}' in its metadata "
-                         "(write one with `lsnet export onnx`)")
-    if PATCHED_METADATA_KEY in metadata:
+    if read_onnx_record(onnx_metadata(model), src).patched is not None:
         raise LSNetError(f"{src} is patched with plugin nodes; quantize the portable export, then patch the result")
     precision = graph_precision(model)
     if precision != "fp32":
@@ -132,8 +128,6 @@ def quantize_onnx(src: str | Path, dst: str | Path, options: QuantizeOptions | N
 
     src, dst, options = Path(src), Path(dst), options or QuantizeOptions()
     check_options(options)
-    if dst.resolve() == src.resolve():
-        raise LSNetError(f"--out {dst} is the input model; write the {options.precision.upper()} model elsewhere")
     started = time.perf_counter()
     model = load_source(src)
     if options.precision == "fp16":

@@ -14,10 +14,10 @@ largest batch, dims without the batch, dynamic batching); any other engine gets
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_copy, atomic_write
 from lsnet.runtime.engine_metadata import EngineMetadata, TensorSpec, read_sidecar, sidecar_path
 
 TRITON_TYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "int32": "TYPE_INT32", "int64": "TYPE_INT64",
@@ -112,10 +112,9 @@ def write_triton_repository(engine: str | Path, repo: str | Path, name: str = "l
     metadata = read_sidecar(engine)
     config = triton_config(metadata, name, instances, gpus, max_queue_delay_us)
     model = repo / name
-    (model / "1").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(engine, model / "1" / "model.plan")
-    shutil.copyfile(sidecar_path(engine), sidecar_path(model / "1" / "model.plan"))
-    (model / "config.pbtxt").write_text(config)
-    (model / "description.json").write_text(json.dumps(metadata.description.to_dict(), indent=2, sort_keys=True) + "\n")
-    (model / "README.md").write_text(triton_readme(metadata, name))
+    atomic_copy(engine, model / "1" / "model.plan")
+    atomic_copy(sidecar_path(engine), sidecar_path(model / "1" / "model.plan"))
+    atomic_write(model / "config.pbtxt", config)
+    atomic_write(model / "description.json", json.dumps(metadata.description.to_dict(), indent=2, sort_keys=True) + "\n")
+    atomic_write(model / "README.md", triton_readme(metadata, name))
     return model

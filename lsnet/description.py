@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from lsnet import validation as check
 from lsnet.errors import LSNetError
 from lsnet.landmarks import NUM_LANDMARKS, TASKS
 
@@ -24,6 +25,14 @@ PATCHED_METADATA_KEY = "lsnet_patched"  # ONNX metadata: present once `lsnet exp
 #   landmark_extent – min/max over the N landmarks (segm; pose with kps-box)
 #   side_midpoints  – a separate 5-vector box branch regressing side midpoints (pose with obj-box)
 BOX_SOURCES = ("extreme_points", "landmark_extent", "side_midpoints")
+
+
+# The box sources each task's head can produce (lsnet.model.head.branches_for).
+TASK_BOX_SOURCES = {"bbox": ("extreme_points",), "segm": ("landmark_extent",),
+                    "pose": ("landmark_extent", "side_midpoints")}
+# What two descriptions must share to describe the same network (the input size may differ: an
+# export can choose another canvas; decoding thresholds and provenance are settings, not the model).
+MODEL_IDENTITY = ("task", "class_names", "num_landmarks", "box_source", "mean", "std", "strides")
 
 
 @dataclass
@@ -46,29 +55,47 @@ class ModelDescription:
     extra: dict = field(default_factory=dict)  # free-form provenance (training run, metrics)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise LSNetError(f"model description: unknown task {self.task!r} (expected one of {', '.join(TASKS)})")
-        if not self.num_landmarks:
-            self.num_landmarks = NUM_LANDMARKS[self.task]
-        if not self.box_source:
-            self.box_source = "extreme_points" if self.task == "bbox" else "landmark_extent"
-        if self.box_source not in BOX_SOURCES:
-            raise LSNetError(f"model description: unknown box_source {self.box_source!r}")
-        if self.box_source == "extreme_points" and self.num_landmarks != 4:
-            raise LSNetError("model description: box_source 'extreme_points' needs 4 landmarks")
-        self.input_size = tuple(int(v) for v in self.input_size)
-        self.mean = tuple(float(v) for v in self.mean)
-        self.std = tuple(float(v) for v in self.std)
-        self.strides = tuple(int(v) for v in self.strides)
-        self.class_names = [str(c) for c in self.class_names]
-        if len(self.input_size) != 2 or min(self.input_size) <= 0:
-            raise LSNetError(f"model description: input_size must be (H, W) > 0, got {self.input_size}")
-        if not self.class_names:
-            raise LSNetError("model description: class_names is empty")
+        """Every field checked for type and range: a description read from a file someone edited
+        fails here in one line, not as an empty or wrong output later (README "Guarantees")."""
+        where = "model description"
+        self.task = check.choice(self.task, "task", where, TASKS)
+        self.class_names = check.sequence(self.class_names, "class_names", where, min_length=1)
+        if not all(isinstance(c, str) and c for c in self.class_names):
+            raise LSNetError(f"{where}: class_names must be non-empty strings, got {self.class_names!r}")
+        self.input_size = tuple(check.integers(self.input_size, "input_size (H, W)", where, length=2, minimum=1))
+        expected = NUM_LANDMARKS[self.task]
+        self.num_landmarks = check.integer(self.num_landmarks, "num_landmarks", where, 0) or expected
+        if self.num_landmarks != expected:
+            raise LSNetError(f"{where}: a {self.task} model has {expected} landmarks, not {self.num_landmarks}")
+        self.box_source = check.text(self.box_source, "box_source", where, allow_empty=True) or \
+            TASK_BOX_SOURCES[self.task][0]
+        check.choice(self.box_source, f"box_source of a {self.task} model", where, TASK_BOX_SOURCES[self.task])
+        self.mean = tuple(check.numbers(self.mean, "mean (R, G, B)", where, length=3))
+        self.std = tuple(check.numbers(self.std, "std (R, G, B)", where, length=3, above=0))
+        self.strides = tuple(check.integers(self.strides, "strides", where, minimum=1))
+        if list(self.strides) != sorted(set(self.strides)):
+            raise LSNetError(f"{where}: strides must increase, got {list(self.strides)}")
+        check.integer(self.pad_divisor, "pad_divisor", where, 1)
+        check.integer(self.pre_nms_top_k, "pre_nms_top_k", where, 1)
+        self.score_threshold = check.probability(self.score_threshold, "score_threshold", where)
+        self.nms_iou_threshold = check.number(self.nms_iou_threshold, "nms_iou_threshold", where, maximum=1, above=0)
+        check.integer(self.max_detections, "max_detections", where, 1)
+        check.integer(self.format_version, "format_version", where, 1)
+        check.mapping(self.extra, "extra", where)
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def replace(self, **changes) -> "ModelDescription":
+        """A copy with `changes`, checked like any description."""
+        return dataclasses.replace(self, **changes)
+
+    def differences(self, other: "ModelDescription", fields: tuple[str, ...] = MODEL_IDENTITY) -> list[str]:
+        """The `fields` (default: those that make the network, `MODEL_IDENTITY`) in which `other`
+        differs, as "task bbox ≠ segm"."""
+        return [f"{name} {_short(getattr(self, name))} ≠ {_short(getattr(other, name))}"
+                for name in fields if getattr(self, name) != getattr(other, name)]
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -81,22 +108,72 @@ class ModelDescription:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelDescription":
+    def from_dict(cls, d: dict, where: str = "model description") -> "ModelDescription":
         if not isinstance(d, dict):
-            raise LSNetError("model description is not a mapping")
+            raise LSNetError(f"{where} is not a mapping")
         version = d.get("format_version", FORMAT_VERSION)
+        check.integer(version, "format_version", where, 1)
         if version > FORMAT_VERSION:
-            raise LSNetError(
-                f"model description format {version} is newer than this lsnet ({FORMAT_VERSION}); upgrade lsnet-trt")
+            raise LSNetError(f"{where} has format {version}, newer than this lsnet ({FORMAT_VERSION}); "
+                             "upgrade lsnet-trt")
         known = {f.name for f in dataclasses.fields(cls)}
+        missing = [f.name for f in dataclasses.fields(cls)
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in d]
+        if missing:
+            raise LSNetError(f"{where} is incomplete: it lacks {', '.join(missing)}")
         try:
             return cls(**{k: v for k, v in d.items() if k in known})
-        except TypeError as e:  # a required field is missing
-            raise LSNetError(f"model description is incomplete: {e}") from None
+        except LSNetError as e:
+            raise LSNetError(str(e).replace("model description", where, 1)) from None
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelDescription":
+    def from_json(cls, text: str, where: str = "model description") -> "ModelDescription":
         try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as e:
-            raise LSNetError(f"model description is not valid JSON: {e}") from None
+            data = json.loads(text)
+        except (json.JSONDecodeError, TypeError) as e:
+            raise LSNetError(f"{where} is not valid JSON: {e}") from None
+        return cls.from_dict(data, where)
+
+
+def _short(value) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+@dataclass
+class OnnxRecord:
+    """What `lsnet export` wrote into an ONNX file's metadata."""
+
+    description: ModelDescription
+    export_info: dict  # EXPORT_INFO_KEY: the checkpoint's name and model config, batch, opset
+    patched: dict | None  # PATCHED_METADATA_KEY: present once `lsnet export patch` put plugin nodes in
+
+
+def onnx_metadata(model) -> dict[str, str]:
+    """The metadata of an `onnx.ModelProto` as a dict (no onnx import needed here)."""
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def read_onnx_record(metadata: dict[str, str], where) -> OnnxRecord:
+    """The one reader of lsnet's ONNX metadata (from `onnx_metadata` or ONNX Runtime's
+    `custom_metadata_map`), every field checked."""
+    if ONNX_METADATA_KEY not in metadata:
+        raise LSNetError(f"{where} is not an lsnet model: it has no lsnet model description (metadata "
+                         f"'{ONNX_METADATA_KEY}'); export it with `lsnet export onnx`")
+    description = ModelDescription.from_json(metadata[ONNX_METADATA_KEY], f"{where}: model description")
+    records = {}
+    for key in (EXPORT_INFO_KEY, PATCHED_METADATA_KEY):
+        if key in metadata:
+            try:
+                records[key] = check.mapping(json.loads(metadata[key]), key, f"{where}: metadata")
+            except json.JSONDecodeError as e:
+                raise LSNetError(f"{where}: metadata '{key}' is not valid JSON: {e}") from None
+    export_info = records.get(EXPORT_INFO_KEY, {})
+    config = export_info.get("model_config")
+    if config is not None:  # the exported checkpoint's architecture (lsnet export onnx records it)
+        check.mapping(config, "the export record's model_config", where)
+        if (config.get("num_classes"), config.get("task")) != (description.num_classes, description.task):
+            raise LSNetError(f"{where}: the network is a {config.get('task')} model with {config.get('num_classes')} "
+                             f"classes but its description is a {description.task} model naming "
+                             f"{description.num_classes} ({_short(description.class_names)}); re-export it")
+    return OnnxRecord(description, export_info, records.get(PATCHED_METADATA_KEY))

@@ -6,10 +6,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lsnet.description import ModelDescription
+from lsnet.errors import LSNetError
 from lsnet.runtime.preprocess import Letterbox
 
 # The outputs of every exported graph, in this order (docs/architecture.md §3).
 PADDED_OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")
+
+
+def check_outputs(description: ModelDescription, shapes: dict[str, list], where: str) -> None:
+    """The padded outputs a model file declares (name → shape, ints or None/str for varying
+    dimensions) agree with its description: all five present, `landmarks` [B, K, N, 2] with the
+    description's N, `boxes` [B, K, 4] (docs/architecture.md §3)."""
+    missing = [name for name in PADDED_OUTPUT_NAMES if name not in shapes]
+    if missing:
+        raise LSNetError(f"{where} lacks the outputs {', '.join(missing)}; export it with `lsnet export onnx`")
+    landmarks, boxes = list(shapes["landmarks"]), list(shapes["boxes"])
+    if len(landmarks) != 4 or len(boxes) != 3:
+        raise LSNetError(f"{where}: outputs landmarks {landmarks} and boxes {boxes} are not [B, K, N, 2] and [B, K, 4]")
+    n = landmarks[2]
+    if isinstance(n, int) and n != description.num_landmarks:
+        raise LSNetError(f"{where}: the graph outputs {n} landmarks per detection but its description is a "
+                         f"{description.task} model with {description.num_landmarks}; the metadata belongs to "
+                         "another model: re-export it")
 
 
 @dataclass
@@ -51,10 +70,15 @@ def detections_from_padded(outputs: dict[str, np.ndarray], letterboxes: list[Let
         for xy in (boxes, marks):
             xy[..., 0] = np.clip(xy[..., 0], 0, w)
             xy[..., 1] = np.clip(xy[..., 1], 0, h)
+        labels = np.asarray(outputs["labels"][i, :k]).astype(np.int64)
+        if k and (labels.min() < 0 or labels.max() >= len(class_names)):
+            raise LSNetError(f"the model gave class {labels.max() if labels.max() >= 0 else labels.min()} but its "
+                             f"description names {len(class_names)} classes; the description belongs to another "
+                             "model: re-export it")
         result.append(Detections(
             boxes=lb.to_original(boxes).reshape(k, 4),
             scores=np.asarray(outputs["scores"][i, :k], np.float32),
-            labels=np.asarray(outputs["labels"][i, :k]).astype(np.int64),
+            labels=labels,
             landmarks=lb.to_original(marks),
             class_names=class_names,
         ))

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_write
 from lsnet.landmarks import COCO_SKELETON
 from lsnet.runtime.detections import Detections
 
@@ -106,7 +107,7 @@ def write_contact_sheet(path: str | Path, frames: Sequence[np.ndarray], columns:
     path = Path(path)
     if not cv2.haveImageWriter(str(path)):
         raise LSNetError(f"cannot write the contact sheet {path}: its suffix is not an image type (e.g. .png)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), contact_sheet(frames, columns, cell_width)):
-        raise LSNetError(f"cannot write the contact sheet {path}")
-    return path
+    encoded, data = cv2.imencode(path.suffix or ".png", contact_sheet(frames, columns, cell_width))
+    if not encoded:
+        raise LSNetError(f"cannot write the contact sheet {path} (OpenCV cannot encode {path.suffix})")
+    return atomic_write(path, data.tobytes())

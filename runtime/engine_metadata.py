@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from lsnet import validation as check
 from lsnet.description import ModelDescription
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_write
+from lsnet.runtime.detections import check_outputs
 
 FORMAT = "lsnet-engine"
 FORMAT_VERSION = 1
@@ -77,29 +80,62 @@ class EngineMetadata:
 
     @classmethod
     def from_dict(cls, d: dict, where: str) -> "EngineMetadata":
+        """The sidecar, every field checked (types, a profile per context, outputs that fit the
+        description), or one line saying what is wrong and how to rebuild."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise LSNetError(f"{where} is not an lsnet engine sidecar (no \"format\": \"{FORMAT}\")")
-        if d.get("format_version", 0) > FORMAT_VERSION:
-            raise LSNetError(f"{where} has sidecar format {d['format_version']}, newer than this lsnet "
-                             f"({FORMAT_VERSION}); upgrade lsnet-trt")
+        version = check.integer(d.get("format_version", 0), "format_version", where, 1)
+        if version > FORMAT_VERSION:
+            raise LSNetError(f"{where} has sidecar format {version}, newer than this lsnet ({FORMAT_VERSION}); "
+                             "upgrade lsnet-trt")
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in d]
+        if missing:
+            raise LSNetError(f"{where} is incomplete or damaged (it lacks {', '.join(missing)}); rebuild the engine with "
+                             "`lsnet export engine`")
         known = {f.name for f in fields(cls)}  # a newer lsnet may add fields this one does not read
-        try:
-            return cls(**{**{k: v for k, v in d.items() if k in known},
-                          "description": ModelDescription.from_dict(d["description"]),
-                          "compute_capability": tuple(d["compute_capability"]),
-                          "inputs": [TensorSpec(**t) for t in d["inputs"]],
-                          "outputs": [TensorSpec(**t) for t in d["outputs"]]})
-        except (KeyError, TypeError) as e:
-            raise LSNetError(f"{where} is incomplete or damaged ({type(e).__name__}: {e}); rebuild the engine "
-                             "with `lsnet export engine`") from None
+        for name in ("tensorrt_version", "gpu_name", "engine_sha256", "rebuild_command"):
+            check.text(d[name], name, where)
+        for name in ("plugin_library", "plugin_sha256"):
+            if d.get(name) is not None:
+                check.text(d[name], name, where)
+        check.mapping(d["build"], "build", where)
+        check.mapping(d.get("export", {}), "export", where)
+        description = ModelDescription.from_dict(d["description"], f"{where}: model description")
+        metadata = cls(**{**{k: v for k, v in d.items() if k in known}, "description": description,
+                          "compute_capability": tuple(check.integers(d["compute_capability"], "compute_capability",
+                                                                     where, length=2, minimum=0)),
+                          "inputs": _tensor_specs(d["inputs"], "inputs", where),
+                          "outputs": _tensor_specs(d["outputs"], "outputs", where)})
+        _check_profiles(metadata.build.get("profiles"), where)
+        check_outputs(description, {t.name: t.shape for t in metadata.outputs}, where)
+        return metadata
+
+
+def _tensor_specs(value, name: str, where: str) -> list[TensorSpec]:
+    specs = []
+    for item in check.sequence(value, name, where, min_length=1):
+        entry = check.mapping(item, f"an entry of {name}", where)
+        if not (isinstance(entry.get("name"), str) and isinstance(entry.get("dtype"), str)):
+            raise LSNetError(f"{where}: an entry of {name} lacks its name or dtype: {entry!r}")
+        shape = check.integers(entry.get("shape"), f"the shape of {entry['name']}", where, minimum=-1)
+        specs.append(TensorSpec(entry["name"], entry["dtype"], shape))
+    return specs
+
+
+def _check_profiles(profiles, where: str) -> None:
+    """One or more optimisation profiles, each {"input", "min", "opt", "max"} with min ≤ opt ≤ max."""
+    for profile in check.sequence(profiles, "build.profiles", where, min_length=1):
+        profile = check.mapping(profile, "a profile", where)
+        check.text(profile.get("input"), "a profile's input", where)
+        shapes = [check.integers(profile.get(key), f"a profile's {key}", where, length=4, minimum=1)
+                  for key in ("min", "opt", "max")]
+        if not all(a <= b <= c for a, b, c in zip(*shapes)):
+            raise LSNetError(f"{where}: a profile's shapes are not min ≤ opt ≤ max: {shapes}")
 
 
 def write_sidecar(metadata: EngineMetadata, engine: str | Path) -> Path:
-    path = sidecar_path(engine)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(sidecar_path(engine), json.dumps(metadata.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def read_sidecar(engine: str | Path) -> EngineMetadata:
@@ -108,7 +144,7 @@ def read_sidecar(engine: str | Path) -> EngineMetadata:
         raise LSNetError(f"{engine} has no sidecar {path.name} beside it (the model description and build facts "
                          "`lsnet export engine` writes); copy it along with the engine, or rebuild the engine")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise LSNetError(f"{path} is not valid JSON ({e}); rebuild the engine with `lsnet export engine`") from None
     return EngineMetadata.from_dict(data, str(path))

@@ -8,17 +8,16 @@ skips that drain. An error in a worker thread ends the run and is raised here as
 from __future__ import annotations
 
 import queue
-import signal
 import statistics
 import threading
 import time
 from collections import Counter, deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from lsnet.errors import LSNetError
+from lsnet.interrupt import stop_on_first_sigint
 from lsnet.runtime.detector import Detector
 from lsnet.runtime.draw import draw_detections, draw_status
 from lsnet.runtime.sources import Frame
@@ -121,24 +120,6 @@ def _take_batch(frames: queue.Queue, size: int) -> tuple[list[Frame], bool]:
     return batch, False
 
 
-@contextmanager
-def _stop_on_sigint(stop: threading.Event):
-    """The first Ctrl-C sets `stop`; the next raises KeyboardInterrupt as usual."""
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield
-        return
-
-    def first_interrupt(signum, frame):
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, first_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _draw(detector: Detector, frames: list[Frame], score: float, fps: float | None, counts: Counter) -> None:
     """Runs the model on a batch and draws on the frames in place; counts the drawn classes."""
     for frame, found in zip(frames, detector.predict([f.image for f in frames])):
@@ -166,7 +147,7 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
     total = f"/{source.info.frame_count}" if source.info.frame_count else ""
     failure: BaseException | None = None
     start = last_log = time.perf_counter()
-    with _stop_on_sigint(stop):
+    with stop_on_first_sigint(stop):
         reader.start()
         writer.start()
         try:
@@ -200,7 +181,14 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
     seconds = time.perf_counter() - start
     failure = failure or next((w.failure() for w in (writer, reader) if w.error), None)
     complete = failure is None and not stop.is_set()
-    outputs = [kept for kept in (sink.close(complete) for sink in sinks) if kept is not None]
+    outputs = []
+    for sink in sinks:  # every sink is closed, even when another fails to
+        try:
+            kept = sink.close(complete)
+        except LSNetError as e:
+            failure = failure or e
+        else:
+            outputs += [kept] if kept is not None else []
     if isinstance(failure, LSNetError) and outputs:
         raise LSNetError(f"{failure} (the frames done are in {', '.join(map(str, outputs))})") from failure
     if failure is not None:

@@ -1,8 +1,11 @@
 """Where annotated frames go: a video file, one image, a folder of images, a contact sheet.
 
-Every output is written under a partial name (`out.partial.mp4`) and renamed when complete, so
-a half-written output never looks complete; an interrupted run keeps the partial file (valid,
-closed properly) under its partial name.
+A half-written output never sits under a final name (README "Guarantees"): a video is written
+under a partial name (`out.partial.mp4`) and renamed by `finish_video` only when it is complete
+and its frame count, read back from the file, is the number of frames written; an interrupted
+run keeps it (valid, closed properly) under the partial name, and a video that did not come out
+whole (a full disk) is kept there too, with an error that says so. Images are written whole
+(`lsnet.files.atomic_write`).
 """
 from __future__ import annotations
 
@@ -14,21 +17,36 @@ import cv2
 import numpy as np
 
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_write, free_space, make_folder, partial_path
 from lsnet.runtime.draw import write_contact_sheet
-from lsnet.runtime.sources import IMAGE_SUFFIXES, SourceInfo
+from lsnet.runtime.sources import IMAGE_SUFFIXES, SourceInfo, native_stderr_silenced
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # what OpenCV writes without H.264 (docs/toolchain.md)
 
 
-def partial_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
-
-
-def _make_folder(folder: Path) -> None:
+def video_frame_count(path: Path) -> int:
+    """The frame count a video file declares (0 if it cannot be opened)."""
+    with native_stderr_silenced():  # FFmpeg's own complaints about a damaged file: our error says it
+        capture = cv2.VideoCapture(str(path))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LSNetError(f"cannot write into {folder}: {e.strerror or e}") from None
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
+def finish_video(partial: Path, final: Path, frames: int, complete: bool) -> Path:
+    """The end of every video output, whatever wrote it: the closed file at `partial` holds
+    `frames` frames → renamed to `final` if `complete`, else kept at `partial`. A file that does
+    not read back with all its frames stays at `partial` and is an LSNetError naming it."""
+    found = video_frame_count(partial) if partial.is_file() else 0
+    if found != frames:
+        kept = f"what was written is kept as {partial}" if partial.is_file() else "nothing was kept"
+        raise LSNetError(f"the video {final} did not come out whole ({found} of {frames} frames readable; "
+                         f"a full disk?): {kept}")
+    if not complete:
+        return partial
+    os.replace(partial, final)
+    return final
 
 
 class VideoSink:
@@ -38,7 +56,7 @@ class VideoSink:
         self.path = Path(path)
         if self.path.suffix.lower() not in VIDEO_FOURCC:
             raise LSNetError(f"video output {self.path} must end in {' or '.join(VIDEO_FOURCC)}")
-        _make_folder(self.path.parent)
+        make_folder(self.path.parent)
         self.fps = fps
         self.partial = partial_path(self.path)
         self.writer: cv2.VideoWriter | None = None
@@ -47,25 +65,30 @@ class VideoSink:
 
     def write(self, image: np.ndarray, name: str) -> None:
         if self.writer is None:
+            # A failing write (a full disk) would print one OpenCV warning per frame; `finish_video`
+            # reports it once, as an error.
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
             self.size = (image.shape[1], image.shape[0])
             fourcc = cv2.VideoWriter_fourcc(*VIDEO_FOURCC[self.path.suffix.lower()])
-            self.writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, self.size)
-            if not self.writer.isOpened():
-                raise LSNetError(f"cannot write video {self.partial} (OpenCV could not open it)")
+            writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, self.size)
+            if not writer.isOpened():
+                writer.release()
+                self.partial.unlink(missing_ok=True)  # a header-less stub, if anything
+                raise LSNetError(f"cannot write video {self.path}: OpenCV could not open {self.partial.name} "
+                                 f"({free_space(self.partial.parent)} free on that disk)")
+            self.writer = writer
         if (image.shape[1], image.shape[0]) != self.size:  # a folder of mixed sizes into one video
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)
         self.frames += 1
 
     def close(self, complete: bool) -> Path | None:
-        """Finish the file; rename it to the real name if `complete`. Returns the file kept."""
+        """Finish the file (`finish_video`). Returns the file kept."""
         if self.writer is None:
             return None
         self.writer.release()
-        if complete:
-            os.replace(self.partial, self.path)
-            return self.path
-        return self.partial
+        self.writer = None
+        return finish_video(self.partial, self.path, self.frames, complete)
 
 
 class ImageSink:
@@ -73,20 +96,18 @@ class ImageSink:
 
     def __init__(self, path: str | Path, single: bool = False):
         self.path, self.single = Path(path), single
-        _make_folder(self.path.parent if single else self.path)
+        make_folder(self.path.parent if single else self.path)
         self.frames = 0
 
     def write(self, image: np.ndarray, name: str) -> None:
         target = self.path if self.single else self.path / name
-        partial = partial_path(target)
         try:
-            written = cv2.imwrite(str(partial), image)
+            encoded, data = cv2.imencode(target.suffix or ".jpg", image)
         except cv2.error:
-            written = False
-        if not written:
-            partial.unlink(missing_ok=True)
-            raise LSNetError(f"cannot write image {target}")
-        os.replace(partial, target)
+            encoded = False
+        if not encoded:
+            raise LSNetError(f"cannot write image {target} (OpenCV cannot encode {target.suffix or 'it'})")
+        atomic_write(target, data.tobytes())
         self.frames += 1
 
     def close(self, complete: bool) -> Path | None:

@@ -18,7 +18,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, warn
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
@@ -48,14 +48,30 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class ImageSource:
-    """One image file or the images of a folder, in name order, read one at a time."""
+    """One image file or the images of a folder, in name order, read one at a time.
+
+    In a folder, a file that is not a readable image is skipped with a warning and listed in
+    `skipped`; one image given alone must be readable."""
 
     def __init__(self, paths: list[Path], info: SourceInfo):
         self.paths, self.info = paths, info
+        self.skipped: list[Path] = []
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.paths):
-            yield Frame(index, read_image(path), path.name)
+            try:
+                image = read_image(path)
+            except LSNetError:
+                if self.info.kind != "folder":
+                    raise
+                self.skipped.append(path)
+                warn(f"skipped {path}: not a readable image")
+                continue
+            yield Frame(index, image, path.name)
+
+    @property
+    def missing_frames(self) -> int:
+        return 0
 
     def close(self) -> None:
         pass
@@ -66,20 +82,32 @@ class CaptureSource:
 
     def __init__(self, capture: cv2.VideoCapture, first: np.ndarray, info: SourceInfo):
         self.capture, self.first, self.info = capture, first, info
+        self.skipped: list[Path] = []
+        self.decoded = 0  # frames read so far
+        self.ended = False  # the capture gave no more frames (not stopped early by the caller)
 
     def __iter__(self) -> Iterator[Frame]:
         image, index = self.first, 0
         while image is not None:
+            self.decoded = index + 1
             yield Frame(index, image, f"frame_{index:06d}.jpg")
             ok, image = self.capture.read()
             image, index = (image if ok else None), index + 1
+        self.ended = True
+
+    @property
+    def missing_frames(self) -> int:
+        """Frames a video file declares but did not give before it ended (a damaged file)."""
+        if not (self.ended and self.info.frame_count):
+            return 0
+        return max(0, self.info.frame_count - self.decoded)
 
     def close(self) -> None:
         self.capture.release()
 
 
 @contextmanager
-def _native_stderr_silenced():
+def native_stderr_silenced():
     """Mutes what C libraries (FFmpeg, V4L2, OpenCV's logger) print on file descriptor 2 while
     opening a capture: for unreadable input our LSNetError says it in one line."""
     sys.stderr.flush()
@@ -95,8 +123,11 @@ def _native_stderr_silenced():
 
 def _open_capture(target: str | int, kind: str, name: str, what: str, why: str) -> CaptureSource:
     """`what` names the source in messages; `why` lists what may be wrong when it does not open."""
-    with _native_stderr_silenced():
-        capture = cv2.VideoCapture(target)
+    with native_stderr_silenced():
+        try:
+            capture = cv2.VideoCapture(target)
+        except (OverflowError, cv2.error):  # e.g. a camera index beyond what the OS can number
+            raise LSNetError(f"cannot open {what} ({why})") from None
         ok, first = capture.read() if capture.isOpened() else (False, None)
     if not capture.isOpened():
         raise LSNetError(f"cannot open {what} ({why})")

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from lsnet.commands.arg_types import existing_file, non_negative_int, positive_float, positive_int
 from lsnet.commands.runtime_options import add_backend_options, backend_options
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, warn
 from lsnet.text import plural
 
 
@@ -27,18 +27,22 @@ def add_parser(sub) -> None:
     p.add_argument("model", help="model file: .pt, .onnx, .trt.onnx (plugin CPU twins) or .engine")
     p.add_argument("--backends", help="comma-separated backends to measure (default: MODEL's own, "
                                       "PyTorch, and ONNX Runtime for a .pt)")
-    p.add_argument("--checkpoint", metavar="CKPT", help="the .pt for the PyTorch column when MODEL is not one")
-    p.add_argument("--runs", type=int, default=50, metavar="N",
+    p.add_argument("--checkpoint", metavar="CKPT", type=existing_file,
+                   help="the .pt for the PyTorch column when MODEL is not one (the same network: checked)")
+    p.add_argument("--runs", type=positive_int, default=50, metavar="N",
                    help="timed rounds: one call of every backend each (default 50)")
-    p.add_argument("--warmup", type=int, default=5, metavar="N", help="untimed calls per backend first (default 5)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="images per call (default 1)")
+    p.add_argument("--warmup", type=non_negative_int, default=5, metavar="N",
+                   help="untimed calls per backend first (default 5)")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per call (default 1)")
     inputs = p.add_mutually_exclusive_group()
-    inputs.add_argument("--image", metavar="F", help="time on this image (default: the first frame of the video)")
-    inputs.add_argument("--video", metavar="F", help="video for the timing and the pipeline FPS (default: synthetic)")
-    p.add_argument("--frames", type=int, default=100, metavar="N",
+    inputs.add_argument("--image", metavar="F", type=existing_file,
+                        help="time on this image (default: the first frame of the video)")
+    inputs.add_argument("--video", metavar="F", type=existing_file,
+                        help="video for the timing and the pipeline FPS (default: synthetic)")
+    p.add_argument("--frames", type=positive_int, default=100, metavar="N",
                    help="frames for the pipeline FPS: the first N of --video, or a synthetic video of N (default 100)")
     p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
-    p.add_argument("--time-limit", type=float, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="stop the rounds after S seconds (keeping at least 5) and each pipeline run after S seconds, "
                         "so that a busy machine does not stretch the run (default: no limit)")
     add_backend_options(p, threads_help="CPU threads of every backend, the same for all: torch.set_num_threads "
@@ -73,9 +77,21 @@ def find_checkpoint(model: Path, export_info: dict, given: str | None) -> Path:
     candidates.append(model.with_suffix(".pt"))
     for path in candidates:
         if path.is_file():
+            check_same_network(model, path)
             return path
     raise LSNetError(f"bench compares with PyTorch but found no checkpoint for {model} (looked at "
                      f"{', '.join(map(str, candidates))}); pass --checkpoint CKPT, or --backends without pytorch")
+
+
+def check_same_network(model: Path, checkpoint: Path) -> None:
+    """LSNetError unless `checkpoint` holds the network `model` was exported from: a PyTorch column
+    of another model would make every ratio meaningless."""
+    from lsnet.artifacts import network_differences, read_artifact
+
+    differences = network_differences(read_artifact(model), read_artifact(checkpoint))
+    if differences:
+        raise LSNetError(f"{checkpoint} is not the model {model} was made from ({'; '.join(differences)}); "
+                         "pass the checkpoint it was exported from with --checkpoint")
 
 
 def export_for_bench(checkpoint: Path, folder: Path, batch: int) -> Path:
@@ -160,16 +176,12 @@ def log(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lsnet.files import claim_outputs
     from lsnet.runtime.backends import BACKENDS, backend_for
-    from lsnet.runtime.bench import (available_cpus, bench_detectors, default_threads, format_table, legend,
-                                     spread_warnings, untrusted_advice)
+    from lsnet.runtime.bench import available_cpus, bench_detectors, default_threads
 
-    if min(args.runs, args.batch, args.frames) < 1 or args.warmup < 0:
-        raise LSNetError("--runs, --batch and --frames must be ≥ 1 and --warmup ≥ 0")
     if args.threads is not None and args.threads < 1:
         raise LSNetError(f"--threads must be ≥ 1, got {args.threads}")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise LSNetError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     model = Path(args.model)
     own = backend_for(model).name
     names = args.backends.split(",") if args.backends else default_backends(model)
@@ -180,19 +192,32 @@ def run(args: argparse.Namespace) -> int:
     cpus = available_cpus()
     threads = args.threads or default_threads()
     options = {**backend_options(args), "threads": threads}
-    with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
-        detectors, files = load_detectors(model, own, names, options, args.checkpoint, Path(tmp), args.batch)
-        images, video = bench_inputs(args, detectors[names[0]].description.task, Path(tmp))
-        load_before = load_average()
-        for name in names:
-            log(f"{name}: {files[name]}")
-        machine = f"; load average {load_before:.1f} on {cpus} CPUs" if load_before is not None else ""
-        log(f"timing {', '.join(names)}: {plural(args.warmup, 'warm-up call')} each, then "
-            f"{plural(args.runs, 'interleaved round')} "
-            f"({plural(threads, 'CPU thread')} each{machine})")
-        results = bench_detectors(detectors, images, args.runs, args.warmup, video,
-                                  args.frames if video is not None else None, log, args.time_limit)
-        load_after = load_average()
+    with claim_outputs([args.json], inputs=[args.model, args.checkpoint, args.image, args.video]):
+        with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
+            detectors, files = load_detectors(model, own, names, options, args.checkpoint, Path(tmp), args.batch)
+            images, video = bench_inputs(args, detectors[names[0]].description.task, Path(tmp))
+            load_before = load_average()
+            for name in names:
+                log(f"{name}: {files[name]}")
+            machine = f"; load average {load_before:.1f} on {cpus} CPUs" if load_before is not None else ""
+            log(f"timing {', '.join(names)}: {plural(args.warmup, 'warm-up call')} each, then "
+                f"{plural(args.runs, 'interleaved round')} "
+                f"({plural(threads, 'CPU thread')} each{machine})")
+            results = bench_detectors(detectors, images, args.runs, args.warmup, video,
+                                      args.frames if video is not None else None, log, args.time_limit)
+            load_after = load_average()
+        report_results(args, results, files, options, threads, cpus, load_before, load_after)
+    print(f"next: lsnet infer {args.model} VIDEO --show-fps   |   lsnet eval {args.model} --data DIR")
+    return 0
+
+
+def report_results(args: argparse.Namespace, results: dict, files: dict, options: dict, threads: int, cpus: int,
+                   load_before: float | None, load_after: float | None) -> None:
+    """The table, its legend, the warnings, and the JSON report (`--json`)."""
+    from lsnet.files import write_json
+    from lsnet.runtime.backends import BACKENDS
+    from lsnet.runtime.bench import format_table, legend, spread_warnings, untrusted_advice
+
     for name, entry in results.items():
         entry["file"] = str(files[name])
         entry["threads"] = threads if "threads" in BACKENDS[name].accepted(options) else None
@@ -205,13 +230,9 @@ def run(args: argparse.Namespace) -> int:
     wide = spread_warnings(results)
     warnings = [untrusted_advice(wide, threads, load_before, cpus)] if wide else []
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     if args.json:
         report = {"threads": threads, "cpus": cpus, "rounds": rounds, "warmup": args.warmup,
                   "time_limit": args.time_limit, "load_average": {"before": load_before, "after": load_after},
                   "warnings": warnings, "backends": results}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
-    print(f"next: lsnet infer {args.model} VIDEO --show-fps   |   lsnet eval {args.model} --data DIR")
-    return 0
+        print(f"wrote {write_json(args.json, report)}")

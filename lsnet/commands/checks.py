@@ -41,16 +41,15 @@ def run(args) -> int:
     from lsnet.environment import run_checks
 
     report = run_checks(import_torch=args.backend == "pytorch")
-    if args.json:
-        text = json.dumps(report.to_dict(), indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            from pathlib import Path
+    if args.json == "-":
+        print(json.dumps(report.to_dict(), indent=2))
+    elif args.json:
+        from lsnet.files import claim_outputs, write_json
 
-            Path(args.json).write_text(text + "\n")
-            print(format_report(report))
-            print(f"\nwrote {args.json}")
+        with claim_outputs([args.json]):
+            write_json(args.json, report.to_dict())
+        print(format_report(report))
+        print(f"\nwrote {args.json}")
     else:
         print(format_report(report))
     if args.backend and not report.backends[args.backend].runs:

@@ -8,16 +8,16 @@ checks the patched graph before it meets TensorRT.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from lsnet.commands.arg_types import non_negative_int, positive_int, probability
 from lsnet.commands.runtime_options import add_backend_options, backend_options
 from lsnet.errors import LSNetError
-from lsnet.text import plural
 from lsnet.runtime.detector import Detector
+from lsnet.text import plural
 
 
 def add_parser(sub) -> None:
@@ -31,12 +31,14 @@ def add_parser(sub) -> None:
                     "synthetic scenes of the model's task (fixed seed).")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files; the first is the reference")
     p.add_argument("--images", metavar="PATH", help="image, folder of images or video (default: synthetic scenes)")
-    p.add_argument("--count", type=int, default=8, metavar="N", help="images to use (default: 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenes (default: 0)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="images per model call (default: 1)")
-    p.add_argument("--score", type=float, default=0.3, help="compare detections scored at least this (default: 0.3)")
-    p.add_argument("--match-iou", type=float, default=0.5, help="box IoU that makes two detections one (default: 0.5)")
-    p.add_argument("--min-iou", type=float, default=0.98,
+    p.add_argument("--count", type=positive_int, default=8, metavar="N", help="images to use (default: 8)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the synthetic scenes (default: 0)")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per model call (default: 1)")
+    p.add_argument("--score", type=probability, default=0.3,
+                   help="compare detections scored at least this (default: 0.3)")
+    p.add_argument("--match-iou", type=probability, default=0.5,
+                   help="box IoU that makes two detections one (default: 0.5)")
+    p.add_argument("--min-iou", type=probability, default=0.98,
                    help="models agree if no detection is missed or extra and every box IoU is ≥ this (default: 0.98)")
     add_backend_options(p)
     p.add_argument("--json", metavar="F", help="write the comparison here")
@@ -71,6 +73,19 @@ def read_images(spec: str, count: int) -> list[np.ndarray]:
     finally:
         source.close()
     return images
+
+
+# What models must share for their detections to be compared one to one.
+COMPARABLE = ("task", "num_landmarks", "class_names")
+
+
+def check_comparable(detectors: dict[str, Detector]) -> None:
+    """LSNetError if a model is of another task or has other classes than the reference."""
+    (reference_name, reference), *others = detectors.items()
+    for name, detector in others:
+        differences = reference.description.differences(detector.description, COMPARABLE)
+        if differences:
+            raise LSNetError(f"{reference_name} and {name} cannot be compared: {'; '.join(differences)}")
 
 
 def common_canvas(detectors: dict[str, Detector]) -> None:
@@ -115,37 +130,36 @@ def format_report(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lsnet.files import claim_outputs, write_json
     from lsnet.runtime.compare import agree, compare_detections
 
     if len(args.models) < 2:
         raise LSNetError("compare needs at least two models; the first is the reference")
-    if min(args.count, args.batch) < 1:
-        raise LSNetError("--count and --batch must be ≥ 1")
-    options = backend_options(args)
-    detectors = {name: load_model(Path(name), options) for name in dict.fromkeys(args.models)}
-    if len(detectors) < 2:
-        raise LSNetError("compare needs at least two different model files")
-    common_canvas(detectors)
-    reference_name, reference = next(iter(detectors.items()))
-    description = reference.description
-    images = (read_images(args.images, args.count) if args.images
-              else synthetic_images(description.task, args.count, args.seed, description.input_size))
-    source = args.images or f"synthetic {description.task} scenes, seed {args.seed}"
-    print(f"{plural(len(images), 'image')} ({source}), "
-          f"reference {reference_name} ({reference.backend})", file=sys.stderr)
-    expected = predict(reference, images, args.batch)
-    report = {"reference": reference_name, "reference_backend": reference.backend,
-              "reference_precision": model_precision(reference), "images": len(images),
-              "score": args.score, "match_iou": args.match_iou, "min_iou": args.min_iou,
-              "reference_detections": sum(int((d.scores >= args.score).sum()) for d in expected), "models": {}}
-    for name, detector in list(detectors.items())[1:]:
-        summary = compare_detections(expected, predict(detector, images, args.batch), args.score, args.match_iou)
-        report["models"][name] = {"backend": detector.backend, "precision": model_precision(detector), **summary,
-                                  "agree": agree(summary, args.min_iou)}
-    print(format_report(report))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    with claim_outputs([args.json], inputs=[*args.models, args.images]):
+        options = backend_options(args)
+        detectors = {name: load_model(Path(name), options) for name in dict.fromkeys(args.models)}
+        if len(detectors) < 2:
+            raise LSNetError("compare needs at least two different model files")
+        check_comparable(detectors)
+        common_canvas(detectors)
+        reference_name, reference = next(iter(detectors.items()))
+        description = reference.description
+        images = (read_images(args.images, args.count) if args.images
+                  else synthetic_images(description.task, args.count, args.seed, description.input_size))
+        source = args.images or f"synthetic {description.task} scenes, seed {args.seed}"
+        print(f"{plural(len(images), 'image')} ({source}), "
+              f"reference {reference_name} ({reference.backend})", file=sys.stderr)
+        expected = predict(reference, images, args.batch)
+        report = {"reference": reference_name, "reference_backend": reference.backend,
+                  "reference_precision": model_precision(reference), "images": len(images),
+                  "score": args.score, "match_iou": args.match_iou, "min_iou": args.min_iou,
+                  "reference_detections": sum(int((d.scores >= args.score).sum()) for d in expected), "models": {}}
+        for name, detector in list(detectors.items())[1:]:
+            summary = compare_detections(expected, predict(detector, images, args.batch), args.score, args.match_iou)
+            report["models"][name] = {"backend": detector.backend, "precision": model_precision(detector), **summary,
+                                      "agree": agree(summary, args.min_iou)}
+        print(format_report(report))
+        if args.json:
+            print(f"wrote {write_json(args.json, report)}")
     print(f"next: lsnet bench {args.models[-1]}   |   lsnet eval {args.models[-1]} --data DIR")
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from lsnet.commands.arg_types import non_negative_int, positive_float, positive_int
 from lsnet.errors import LSNetError
 from lsnet.landmarks import TASKS
 from lsnet.text import plural
@@ -27,13 +28,13 @@ def add_parser(subparsers) -> None:
                     "the 17 COCO keypoints. The same seed gives the same dataset on every machine.")
     synth.add_argument("--task", required=True, help=f"one of {', '.join(TASKS)}")
     synth.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    synth.add_argument("--train", type=int, default=1500, metavar="N", help="training images (default 1500)")
-    synth.add_argument("--val", type=int, default=200, metavar="N", help="validation images (default 200)")
-    synth.add_argument("--min-size", type=int, default=160, metavar="PX",
+    synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    synth.add_argument("--train", type=non_negative_int, default=1500, metavar="N", help="training images (default 1500)")
+    synth.add_argument("--val", type=non_negative_int, default=200, metavar="N", help="validation images (default 200)")
+    synth.add_argument("--min-size", type=positive_int, default=160, metavar="PX",
                        help="smallest image side (default 160); each side is uniform in [min, max]")
-    synth.add_argument("--max-size", type=int, default=224, metavar="PX", help="largest image side (default 224)")
-    synth.add_argument("--max-objects", type=int, default=None, metavar="N",
+    synth.add_argument("--max-size", type=positive_int, default=224, metavar="PX", help="largest image side (default 224)")
+    synth.add_argument("--max-objects", type=positive_int, default=None, metavar="N",
                        help="most objects per image (default 6; pose 4 persons)")
     synth.set_defaults(run=run_synth)
 
@@ -42,11 +43,11 @@ def add_parser(subparsers) -> None:
                                        "smoothly (mp4v for .mp4, MJPG for .avi).")
     video.add_argument("--task", required=True, help=f"one of {', '.join(TASKS)} (pose: walking figures)")
     video.add_argument("--out", required=True, metavar="FILE", help="video file, .mp4 or .avi")
-    video.add_argument("--frames", type=int, default=250, metavar="N", help="number of frames (default 250)")
-    video.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
-    video.add_argument("--size", type=int, nargs=2, default=(640, 480), metavar=("W", "H"),
+    video.add_argument("--frames", type=positive_int, default=250, metavar="N", help="number of frames (default 250)")
+    video.add_argument("--fps", type=positive_float, default=25.0, help="frames per second (default 25)")
+    video.add_argument("--size", type=positive_int, nargs=2, default=(640, 480), metavar=("W", "H"),
                        help="frame size (default 640 480)")
-    video.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    video.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     video.set_defaults(run=run_video)
 
 
@@ -64,13 +65,13 @@ def train_suggestion(task: str, data: str) -> str:
 
 def run_synth(args: argparse.Namespace) -> int:
     from lsnet.data.synth import write_dataset
+    from lsnet.files import claim_outputs
 
     task = _task(args.task)
-    if args.seed < 0:
-        raise LSNetError(f"--seed must be ≥ 0, got {args.seed}")
-    written = write_dataset(args.out, task, seed=args.seed, counts={"train": args.train, "val": args.val},
-                            size_range=(args.min_size, args.max_size), max_objects=args.max_objects,
-                            progress=True)
+    with claim_outputs([args.out]):
+        written = write_dataset(args.out, task, seed=args.seed, counts={"train": args.train, "val": args.val},
+                                size_range=(args.min_size, args.max_size), max_objects=args.max_objects,
+                                progress=True)
     for split, (images, annotations) in written.items():
         print(f"wrote {plural(images, split + ' image')}, {plural(annotations, 'annotation')}: {args.out}/{split}/, "
               f"{args.out}/annotations/{split}.json")
@@ -80,11 +81,11 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_video(args: argparse.Namespace) -> int:
     from lsnet.data.video import write_video
+    from lsnet.files import claim_outputs
 
     task = _task(args.task)
-    if args.seed < 0:
-        raise LSNetError(f"--seed must be ≥ 0, got {args.seed}")
-    out = write_video(args.out, task, args.frames, fps=args.fps, size=tuple(args.size), seed=args.seed)
+    with claim_outputs([args.out]):
+        out = write_video(args.out, task, args.frames, fps=args.fps, size=tuple(args.size), seed=args.seed)
     print(f"wrote {out} ({plural(args.frames, 'frame')}, {args.size[0]}×{args.size[1]}, {args.fps:g} fps)")
     print(f"next: `lsnet infer MODEL {out}` draws a model's detections on it")
     return 0

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
+from lsnet.commands.arg_types import non_negative_int
 from lsnet.commands.runtime_options import add_backend_choice, add_backend_options, backend_options
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, warn
 from lsnet.text import plural
 
 
@@ -16,13 +15,15 @@ def add_parser(sub) -> None:
         "eval", help="COCO AP of a model file (.pt, .onnx, .engine) on a COCO-format set",
         description="COCO metrics through pycocotools: bbox, segm (and bbox) or keypoints by the model's task. "
                     "--data DIR reads DIR/annotations/val.json and DIR/val/; --ann and --images name any "
-                    "COCO-format set.")
+                    "COCO-format set. The annotation file is checked first (ids, references, boxes, the fields the "
+                    "task needs) and the model's class names matched to its categories.")
     p.add_argument("model", help="model file: .pt, .onnx, .trt.onnx (plugin CPU twins) or .engine")
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", metavar="DIR", help="dataset in the COCO layout (its val split)")
     data.add_argument("--ann", metavar="JSON", help="COCO annotation file (with --images)")
     p.add_argument("--images", metavar="DIR", help="image folder of --ann")
-    p.add_argument("--max-images", type=int, default=0, metavar="N", help="only the first N images (0: all)")
+    p.add_argument("--max-images", type=non_negative_int, default=0, metavar="N",
+                   help="only the first N images (0: all)")
     add_backend_choice(p)
     add_backend_options(p)
     p.add_argument("--json", metavar="F", help='write {"bbox"|"segm"|"keypoints": {"AP": …, …}} here')
@@ -55,8 +56,8 @@ def warn_if_calibrated_on(export_info: dict, images: Path) -> None:
     record = export_info.get("precision")
     folder = record.get("calibration", {}).get("folder") if isinstance(record, dict) else None
     if folder and Path(folder).resolve() == images.resolve():
-        print(f"warning: the model was calibrated on {images} (`lsnet export quantize --calib`): AP on the same images "
-              "is optimistic; evaluate on a split it was not calibrated on", file=sys.stderr)
+        warn(f"the model was calibrated on {images} (`lsnet export quantize --calib`): AP on the same images "
+             "is optimistic; evaluate on a split it was not calibrated on")
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
@@ -70,20 +71,18 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from lsnet.evaluation.predict import evaluate_detector
+    from lsnet.files import claim_outputs, write_json
     from lsnet.runtime import load
 
-    if args.max_images < 0:
-        raise LSNetError(f"--max-images must be ≥ 0, got {args.max_images}")
     ann, images = annotation_paths(args)
-    detector = load(args.model, args.backend, **backend_options(args))
-    warn_if_calibrated_on(detector.export_info, images)
-    metrics = evaluate_detector(detector, ann, images, args.max_images)
-    subset = f", first {plural(args.max_images, 'image')}" if args.max_images else ""
-    print(f"{args.model} ({detector.backend}) on {ann}{subset}")
-    print(format_metrics(metrics))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    with claim_outputs([args.json], inputs=[args.model, ann]):
+        detector = load(args.model, args.backend, **backend_options(args))
+        warn_if_calibrated_on(detector.export_info, images)
+        metrics = evaluate_detector(detector, ann, images, args.max_images)
+        subset = f", first {plural(args.max_images, 'image')}" if args.max_images else ""
+        print(f"{args.model} ({detector.backend}) on {ann}{subset}")
+        print(format_metrics(metrics))
+        if args.json:
+            print(f"wrote {write_json(args.json, metrics)}")
     print(f"next: lsnet bench {args.model}   |   lsnet infer {args.model} SOURCE")
     return 0

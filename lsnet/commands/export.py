@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lsnet.commands.arg_types import non_negative_int, positive_int
 from lsnet.plugins import DEFAULT_MAX_CANDIDATES
 
 
@@ -23,10 +24,10 @@ def _add_onnx(sub) -> None:
     p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt)")
     p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx)")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of a static export (default: 1)")
-    p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
+    p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size of a static export (default: 1)")
+    p.add_argument("--imgsz", type=positive_int, nargs=2, metavar=("H", "W"),
                    help="input size (default: the checkpoint's input size)")
-    p.add_argument("--opset", type=int, default=19, help="ONNX opset, ≥ 19 for DeformConv (default: 19)")
+    p.add_argument("--opset", type=positive_int, default=19, help="ONNX opset, ≥ 19 for DeformConv (default: 19)")
     p.add_argument("--no-simplify", action="store_true", help="skip onnxslim (constant folding, dead-code removal)")
     p.set_defaults(run=run_onnx)
 
@@ -52,7 +53,7 @@ def _add_quantize(sub) -> None:
                                                  "never the split you evaluate on) or a folder of images")
     p.add_argument("--calib-split", default="train", metavar="NAME",
                    help="INT8: the split of a COCO-layout --calib (default: train)")
-    p.add_argument("--calib-images", type=int, default=256, metavar="N",
+    p.add_argument("--calib-images", type=positive_int, default=256, metavar="N",
                    help="INT8: images to calibrate on, spread over the folder (default: 256)")
     p.add_argument("--calib-method", choices=("max", "entropy"), default="max",
                    help="INT8: activation range from the largest value seen, or the entropy-optimal clipping "
@@ -80,7 +81,7 @@ def _add_patch(sub) -> None:
                     "are kept.")
     p.add_argument("onnx", metavar="F", help="portable ONNX written by `lsnet export onnx`")
     p.add_argument("--out", metavar="G", help="plugin ONNX to write (default: F with the suffix .trt.onnx)")
-    p.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
+    p.add_argument("--max-candidates", type=positive_int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
                    help=f"LSNetDecode: candidates per image entering NMS, 1 … 16384 "
                         f"(default: {DEFAULT_MAX_CANDIDATES})")
     p.set_defaults(run=run_patch)
@@ -111,22 +112,22 @@ def _add_engine(sub) -> None:
                                                      "(default: E.calib)")
     p.add_argument("--portable", action="store_true",
                    help="no lsnet plugins: TensorRT's own DeformConv, GridSample and NMS layers")
-    p.add_argument("--batch", type=int, metavar="N", help="batch size (static), the largest batch (--dynamic)")
-    p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
+    p.add_argument("--batch", type=positive_int, metavar="N", help="batch size (static), the largest batch (--dynamic)")
+    p.add_argument("--imgsz", type=positive_int, nargs=2, metavar=("H", "W"),
                    help="canvas size (the profile's opt; default: the model's input size)")
     p.add_argument("--dynamic", action="store_true", help="any batch 1…N and canvas between --min-imgsz and --max-imgsz")
-    p.add_argument("--min-imgsz", type=int, nargs=2, metavar=("H", "W"), help="--dynamic: smallest canvas (default "
+    p.add_argument("--min-imgsz", type=positive_int, nargs=2, metavar=("H", "W"), help="--dynamic: smallest canvas (default "
                                                                                "two pad divisors)")
-    p.add_argument("--max-imgsz", type=int, nargs=2, metavar=("H", "W"), help="--dynamic: largest canvas "
+    p.add_argument("--max-imgsz", type=positive_int, nargs=2, metavar=("H", "W"), help="--dynamic: largest canvas "
                                                                                "(default --imgsz)")
-    p.add_argument("--contexts", type=int, default=1, metavar="N",
+    p.add_argument("--contexts", type=positive_int, default=1, metavar="N",
                    help="--dynamic: one optimisation profile per concurrent execution context, i.e. thread (default: 1)")
-    p.add_argument("--workspace", type=int, metavar="MB", help="TensorRT workspace limit (default: TensorRT's)")
+    p.add_argument("--workspace", type=positive_int, metavar="MB", help="TensorRT workspace limit (default: TensorRT's)")
     p.add_argument("--timing-cache", metavar="F", help="kernel timing cache, reused across builds and saved after")
     p.add_argument("--plugins", metavar="LIB", help="liblsnet_trt_plugins.so (default: $LSNET_PLUGIN_LIB, next to "
                                                      "the package, build/trt_plugins/)")
     p.add_argument("--device", default="cuda", help="GPU to build on: cuda (default) or cuda:N")
-    p.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
+    p.add_argument("--max-candidates", type=positive_int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
                    help="LSNetDecode candidates per image entering NMS, when patching on the way "
                         f"(default: {DEFAULT_MAX_CANDIDATES})")
     p.add_argument("--verbose", action="store_true", help="TensorRT's info messages")
@@ -143,9 +144,9 @@ def _add_triton(sub) -> None:
     p.add_argument("engine", metavar="E", help="engine written by `lsnet export engine` (with its E.json)")
     p.add_argument("--repo", metavar="DIR", required=True, help="model repository folder")
     p.add_argument("--name", default="lsnet", help="model name, its folder in the repository (default: lsnet)")
-    p.add_argument("--instances", type=int, default=1, metavar="N", help="model instances, i.e. execution contexts (default: 1)")
-    p.add_argument("--gpus", type=int, nargs="+", metavar="I", help="GPU indices for the instances (default: all)")
-    p.add_argument("--max-queue-delay-us", type=int, default=100, metavar="US",
+    p.add_argument("--instances", type=positive_int, default=1, metavar="N", help="model instances, i.e. execution contexts (default: 1)")
+    p.add_argument("--gpus", type=non_negative_int, nargs="+", metavar="I", help="GPU indices for the instances (default: all)")
+    p.add_argument("--max-queue-delay-us", type=non_negative_int, default=100, metavar="US",
                    help="dynamic batching: how long a request may wait for others (default: 100)")
     p.set_defaults(run=run_triton)
 
@@ -183,10 +184,11 @@ def _size_mb(path: Path) -> str:
 
 def run_onnx(args: argparse.Namespace) -> int:
     from lsnet.export.onnx_export import export_onnx
+    from lsnet.files import claim_outputs
     from lsnet.progress import Steps
 
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".onnx")
-    with Steps("export onnx") as steps:
+    with claim_outputs([out], inputs=[args.checkpoint]), Steps("export onnx") as steps:
         written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
                               imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
                               simplify_graph=not args.no_simplify, progress=steps)
@@ -200,6 +202,7 @@ def run_onnx(args: argparse.Namespace) -> int:
 
 def run_quantize(args: argparse.Namespace) -> int:
     from lsnet.export.quantize import QuantizeOptions, default_output, quantize_onnx
+    from lsnet.files import claim_outputs
 
     src = Path(args.onnx)
     out = Path(args.out) if args.out else default_output(src, args.precision)
@@ -208,7 +211,8 @@ def run_quantize(args: argparse.Namespace) -> int:
         calib_images=args.calib_images, calib_method=args.calib_method, high_precision=args.high_precision,
         exclude_nodes=tuple(args.exclude_nodes), exclude_op_types=tuple(args.exclude_op_types),
         include_nodes=tuple(args.include_nodes), include_op_types=tuple(args.include_op_types), verbose=args.verbose)
-    report = quantize_onnx(src, out, options)
+    with claim_outputs([out], inputs=[src, args.calib]):
+        report = quantize_onnx(src, out, options)
     print(f"wrote {report.out} ({_size_mb(report.out)}): {report.summary()}")
     print(f"next: lsnet eval {report.out} --data DIR (its val split)   |   lsnet compare {src} {report.out}   |   "
           f"lsnet export patch {report.out}")
@@ -217,10 +221,12 @@ def run_quantize(args: argparse.Namespace) -> int:
 
 def run_patch(args: argparse.Namespace) -> int:
     from lsnet.export.patch import patch_onnx
+    from lsnet.files import claim_outputs
 
     src = Path(args.onnx)
     out = Path(args.out) if args.out else src.with_suffix(".trt.onnx")
-    report = patch_onnx(src, out, max_candidates=args.max_candidates)
+    with claim_outputs([out], inputs=[src]):
+        report = patch_onnx(src, out, max_candidates=args.max_candidates)
     print(f"wrote {report.out} ({_size_mb(report.out)}): {report.summary()}")
     print(f"next: lsnet export engine {report.out} --out {report.out.with_suffix('').with_suffix('.engine')} "
           "(on the TensorRT machine, with the plugin library built: trt_plugins/README.md)")
@@ -256,10 +262,13 @@ def default_engine_path(model: Path) -> Path:
 
 def run_engine(args: argparse.Namespace) -> int:
     from lsnet.export.engine import build_engine
+    from lsnet.files import claim_outputs
+    from lsnet.runtime.engine_metadata import sidecar_path
 
     model = Path(args.model)
     out = Path(args.out) if args.out else default_engine_path(model)
-    report = build_engine(model, out, engine_options(args))
+    with claim_outputs([out, sidecar_path(out)], inputs=[model]):
+        report = build_engine(model, out, engine_options(args))
     print(f"wrote {report.out} ({_size_mb(report.out)}) and {report.sidecar.name}: {report.summary()}")
     print(f"next: lsnet infer {report.out} SOURCE   |   lsnet compare {args.model} {report.out}   |   "
           f"lsnet bench {report.out}   |   lsnet export triton {report.out} --repo DIR")
@@ -269,8 +278,13 @@ def run_engine(args: argparse.Namespace) -> int:
 def run_triton(args: argparse.Namespace) -> int:
     from lsnet.export.triton import write_triton_repository
 
-    model = write_triton_repository(args.engine, args.repo, args.name, args.instances, args.gpus,
-                                    args.max_queue_delay_us)
+    from lsnet.files import claim_outputs
+    from lsnet.runtime.engine_metadata import sidecar_path
+
+    plan = Path(args.repo) / args.name / "1" / "model.plan"
+    with claim_outputs([plan], inputs=[args.engine, sidecar_path(args.engine)]):
+        model = write_triton_repository(args.engine, args.repo, args.name, args.instances, args.gpus,
+                                        args.max_queue_delay_us)
     print(f"wrote {model}/config.pbtxt, {model}/1/model.plan, {model}/description.json, {model}/README.md")
     print(f"next: tritonserver --model-repository={Path(args.repo)} (read {model}/README.md about the plugin library)")
     return 0
@@ -279,9 +293,12 @@ def run_triton(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     from lsnet.model.checkpoint import load_model, save_checkpoint
 
-    model, description = load_model(args.checkpoint)
+    from lsnet.files import claim_outputs
+
     out = Path(args.out)
-    save_checkpoint(out, model, description, half=args.half)
+    with claim_outputs([out], inputs=[args.checkpoint]):
+        model, description = load_model(args.checkpoint)
+        save_checkpoint(out, model, description, half=args.half)
     print(f"wrote {out} ({_size_mb(out)}{', float16 weights' if args.half else ''})")
     print(f"next: lsnet eval {out} --data DIR   |   lsnet export onnx {out} --out {out.with_suffix('.onnx')}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lsnet.commands.arg_types import positive_int
 from lsnet.errors import LSNetError
 
 
@@ -33,7 +34,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--class-names", metavar="NAMES",
                    help="class names, comma-separated or a text file with one per line (default: the checkpoint's "
                         "meta CLASSES, else the config's dataset: COCO's 80, or person for pose)")
-    p.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"),
+    p.add_argument("--imgsz", type=positive_int, nargs=2, metavar=("H", "W"),
                    help="network canvas (default: the config's test scale, 800 1333)")
     p.add_argument("--unofficial-option", action="append", default=[], metavar="KEY=VALUE",
                    help="on purpose, another value than the official weights were trained with: pdcn_offsets=exact, "
@@ -63,15 +64,16 @@ def _options(items: list[str]) -> dict[str, str]:
 
 
 def run_official(args: argparse.Namespace) -> int:
+    from lsnet.files import claim_outputs
     from lsnet.model.checkpoint import save_checkpoint
     from lsnet.model.official_import import import_official
     from lsnet.runtime.preprocess import round_up
 
     out = Path(args.out)
-    if out.resolve() == Path(args.checkpoint).resolve() or (args.config and out.resolve() == Path(args.config).resolve()):
-        raise LSNetError(f"--out {out} is an input of this command; choose another file")
-    imported = import_official(args.checkpoint, args.config, _class_names(args.class_names),
-                               tuple(args.imgsz) if args.imgsz else None, _options(args.unofficial_option))
+    with claim_outputs([out], inputs=[args.checkpoint, args.config]):
+        imported = import_official(args.checkpoint, args.config, _class_names(args.class_names),
+                                   tuple(args.imgsz) if args.imgsz else None, _options(args.unofficial_option))
+        save_checkpoint(out, imported.model, imported.description)
     cfg, d = imported.model.cfg, imported.description
     backbone = f"ResNe{'X' if cfg.groups > 1 else 't'}-{cfg.depth}" + (
         f" {cfg.groups}×{cfg.width_per_group}d" if cfg.groups > 1 else "")
@@ -84,7 +86,6 @@ def run_official(args: argparse.Namespace) -> int:
           f"{d.max_detections} detections")
     for note in imported.notes:
         print(f"note: {note}")
-    save_checkpoint(out, imported.model, d)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     # a static export needs a canvas of whole pad divisors: mmdet's 1333 pads to 1344
     h, w = (round_up(v, d.pad_divisor) for v in d.input_size)

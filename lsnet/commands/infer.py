@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from lsnet.commands.arg_types import positive_int, probability
 from lsnet.commands.runtime_options import add_backend_choice, add_backend_options, backend_options
 from lsnet.text import plural
 
@@ -14,17 +16,19 @@ def add_parser(sub) -> None:
         description="Run MODEL (.pt, .onnx or .engine) on SOURCE and write the drawn detections: "
                     "SOURCE is an image, a folder of images, a video file, a camera index (0) or a stream "
                     "URL (rtsp://, http://). Ctrl-C stops a long run cleanly: the frames read so far are "
-                    "finished and the output is kept under its .partial name.")
+                    "finished and the output is kept under its .partial name. Unreadable files in a folder are "
+                    "skipped with a warning.")
     p.add_argument("model", help="model file: .pt (PyTorch), .onnx (ONNX Runtime), .trt.onnx (plugin CPU twins) "
                                  "or .engine (TensorRT)")
     p.add_argument("source", help="image, folder, video file, camera index or stream URL")
     p.add_argument("--out", metavar="PATH",
                    help="output: .mp4/.avi video, an image file (one-image source) or a folder "
-                        "(default runs/infer/NAME.mp4, NAME.jpg or NAME/)")
+                        "(default runs/infer/NAME.mp4, NAME.jpg or NAME/; NAME2, NAME3 … when taken)")
     add_backend_choice(p)
     add_backend_options(p)
-    p.add_argument("--score", type=float, default=0.3, help="draw detections with at least this score (default 0.3)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="frames per model call (default 1)")
+    p.add_argument("--score", type=probability, default=0.3,
+                   help="draw detections with at least this score, 0 … 1 (default 0.3)")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="frames per model call (default 1)")
     p.add_argument("--show-fps", action="store_true", help="draw the live FPS on every frame")
     p.add_argument("--sheet", metavar="PNG", help="also write a contact sheet: a grid of frames sampled over the run")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -37,26 +41,35 @@ def detections_summary(label_counts, frames: int, score: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lsnet.errors import LSNetError
+    from lsnet.errors import LSNetError, warn
+    from lsnet.files import claim_outputs, numbered
     from lsnet.runtime import load
     from lsnet.runtime.pipeline import run_pipeline
     from lsnet.runtime.sinks import ContactSheetSink, default_output, open_sink
     from lsnet.runtime.sources import open_source
 
-    if args.batch < 1:
-        raise LSNetError(f"--batch must be ≥ 1, got {args.batch}")
     detector = load(args.model, args.backend, **backend_options(args))
     source = open_source(args.source)
     info = source.info
-    sinks = [open_sink(args.out or default_output(info), info)]
-    if args.sheet:
-        sinks.append(ContactSheetSink(args.sheet, info.frame_count))
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    if log:
-        log(f"{detector.backend}: {args.model} on {info.kind} {args.source}"
-            + (f" ({plural(info.frame_count, 'frame')})" if info.frame_count else ""))
-    result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score, show_fps=args.show_fps,
-                          log=log)
+    out = Path(args.out) if args.out else numbered(default_output(info))
+    source_file = args.source if Path(args.source).exists() else None  # not a camera or a stream
+    with claim_outputs([out, args.sheet], inputs=[args.model, source_file]):
+        sinks = [open_sink(out, info)]
+        if args.sheet:
+            sinks.append(ContactSheetSink(args.sheet, info.frame_count))
+        log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        if log:
+            log(f"{detector.backend}: {args.model} on {info.kind} {args.source}"
+                + (f" ({plural(info.frame_count, 'frame')})" if info.frame_count else ""))
+        result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score, show_fps=args.show_fps,
+                              log=log)
+    if source.skipped:
+        warn(f"skipped {plural(len(source.skipped), 'unreadable file')} of {info.frame_count} in {args.source}")
+    if result.frames == 0:
+        raise LSNetError(f"no frame of {args.source} could be read: nothing written")
+    if source.missing_frames:
+        warn(f"{args.source} declares {plural(info.frame_count, 'frame')} but only {result.frames} could be "
+             f"decoded: {source.missing_frames} missing (a damaged or truncated file?)")
     outputs = ", ".join(map(str, result.outputs)) or "nothing"
     if not result.complete:
         print(f"interrupted after {plural(result.frames, 'frame')}: kept the partial output {outputs} "

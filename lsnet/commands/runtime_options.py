@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from lsnet.commands.arg_types import device, non_negative_int
+
 
 def add_backend_options(parser: argparse.ArgumentParser,
                         threads_help: str = "intra-op threads of PyTorch and ONNX Runtime (default: one per core)"
                         ) -> None:
-    parser.add_argument("--device", help="backend device, e.g. cpu or cuda (default: the backend's own)")
-    parser.add_argument("--threads", type=int, metavar="N", help=threads_help)
+    parser.add_argument("--device", type=device,
+                        help="backend device: cpu, cuda, cuda:N (default: the backend's own)")
+    parser.add_argument("--threads", type=non_negative_int, metavar="N", help=threads_help)
 
 
 def add_backend_choice(parser: argparse.ArgumentParser) -> None:

@@ -10,8 +10,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "train", help="train an LSNet on a COCO-format dataset",
         description="Train LSNet. CONFIG is a YAML file overriding keys of the default config "
-                    "(lsnet/default.yaml); key=value arguments override both. Writes last.pt, best.pt, "
-                    "config.yaml, metrics.jsonl and curves.png to the run folder (`out`). "
+                    "(lsnet/default.yaml); key=value arguments override both; relative paths in CONFIG are relative "
+                    "to CONFIG. Writes last.pt (weights and training state), best.pt (the best weights), "
+                    "config.yaml, metrics.jsonl and curves.png to the run folder (`out`). Ctrl-C stops after the "
+                    "current step and saves last.pt; --resume continues exactly. "
                     "Several processes: torchrun --nproc_per_node N -m lsnet train CONFIG.")
     p.add_argument("config", nargs="?", help="YAML file of overrides (optional)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=24 batch=8")
@@ -36,8 +38,12 @@ def run(args) -> int:
 
     summary = train(config_file, parsed, args.resume)
     out = summary["out"]
+    if "last.pt" not in summary["written"]:
+        print(f"the run in {out} is already complete ({plural(summary['iterations'], 'iteration')}): nothing to "
+              "train; raise epochs= or max_iters= with --resume to train on")
+        return 0
     print(f"trained {plural(summary['iterations'], 'iteration')} in {summary['seconds']:.0f} s; "
           f"best val AP {summary['best_AP']:.4f}")
-    print(f"wrote {out}/last.pt, {out}/best.pt, {out}/config.yaml, {out}/metrics.jsonl, {out}/curves.png")
+    print("wrote " + ", ".join(f"{out}/{name}" for name in summary["written"]))
     print(f"next: lsnet eval {out}/best.pt --data DIR   |   lsnet export onnx {out}/best.pt --out model.onnx")
     return 0

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from lsnet.data import transforms
-from lsnet.data.annotations import load_coco
+from lsnet.data.annotations import check_images_exist, load_coco
 from lsnet.data.targets import (Targets, contour_target, extreme_points, keypoint_target, mask_to_polygons,
                                 polygon_parts, rle_mask, segmentation_points, side_midpoints)
 from lsnet.errors import LSNetError
@@ -64,6 +64,8 @@ class CocoDetectionDataset(Dataset):
                 self.skipped["image without usable objects (train)"] += 1
                 continue
             self.records.append((image_id, targets))
+        # Every image file the records need is there: checked now, not when a worker reaches it.
+        check_images_exist(self.coco, self.image_dir, [image_id for image_id, _ in self.records])
 
     # --- targets in original pixels ------------------------------------------------------------
 

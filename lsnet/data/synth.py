@@ -28,6 +28,7 @@ from pycocotools import mask as mask_utils
 from lsnet.data import render
 from lsnet.data.targets import mask_to_polygons
 from lsnet.errors import LSNetError
+from lsnet.files import atomic_write, make_folder
 from lsnet.landmarks import COCO_KEYPOINT_NAMES, COCO_SKELETON, TASKS
 
 SPLIT_IDS = {"train": 0, "val": 1}
@@ -257,11 +258,8 @@ def write_dataset(out_dir: str | os.PathLike, task: str, seed: int = 0, counts: 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise LSNetError(f"cannot write the dataset to {out}: it is a file, not a folder")
-    try:
-        for split in (*counts, "annotations"):
-            (out / split).mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LSNetError(f"cannot write the dataset to {out}: {e.strerror or e}") from e
+    for split in (*counts, "annotations"):
+        make_folder(out / split)
 
     written = {}
     for split, n in counts.items():
@@ -270,17 +268,16 @@ def write_dataset(out_dir: str | os.PathLike, task: str, seed: int = 0, counts: 
             image, anns = scene(task, seed, split, index, size_range, max_objects)
             image_id = index + 1
             file_name = f"{index:06d}.jpg"
-            if not cv2.imwrite(str(out / split / file_name), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                raise LSNetError(f"cannot write image {out / split / file_name}")
+            encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if not encoded:
+                raise LSNetError(f"cannot encode image {out / split / file_name}")
+            atomic_write(out / split / file_name, data.tobytes(), durable=False)
             images.append({"id": image_id, "file_name": file_name, "height": image.shape[0],
                            "width": image.shape[1]})
             for ann in anns:
                 annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
         dataset = {"info": {"description": f"lsnet synthetic {task} dataset", "seed": seed, "split": split},
                    "images": images, "annotations": annotations, "categories": categories(task)}
-        path = out / "annotations" / f"{split}.json"
-        tmp = path.with_name(f"{split}.partial.json")
-        tmp.write_text(json.dumps(dataset))
-        os.replace(tmp, path)
+        atomic_write(out / "annotations" / f"{split}.json", json.dumps(dataset))
         written[split] = (len(images), len(annotations))
     return written

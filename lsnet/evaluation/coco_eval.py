@@ -29,13 +29,43 @@ def _polygon_rle(polygon: np.ndarray, image_hw: tuple[int, int]) -> dict:
     return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
 
 
-def format_results(coco_gt: COCO, results: dict[int, Detections], task: str) -> dict[str, list[dict]]:
+def category_mapping(coco_gt: COCO, class_names: list[str] | None) -> tuple[list[int | None], str | None]:
+    """The annotation category of each model class (None: a class the dataset does not have),
+    and a note when the mapping is not the plain one, or LSNetError when none makes sense.
+
+    The plain mapping — model class i is the i-th category by id — holds when the names agree in
+    that order (or the model names no classes). Otherwise the classes are matched by name, if every
+    category of the dataset is one of the model's classes: a dataset numbered in another order, or
+    a subset of the model's classes. Anything else would score detections against the wrong
+    categories, so it is refused.
+    """
+    cat_ids = sorted(coco_gt.getCatIds())
+    names = [str(coco_gt.cats[c].get("name")) for c in cat_ids]
+    if class_names is None or list(class_names) == names:
+        return list(cat_ids), None
+    by_name = {name: c for c, name in zip(cat_ids, names)}
+    unknown = [name for name in names if name not in class_names]
+    if unknown or len(by_name) < len(names) or len(set(class_names)) < len(class_names):
+        raise LSNetError(f"the model's classes ({', '.join(class_names)}) are not the dataset's categories "
+                         f"({', '.join(names)}); its detections cannot be scored against these annotations")
+    mapping = [by_name.get(name) for name in class_names]
+    if None in mapping:
+        note = (f"the dataset has {len(names)} of the model's {len(class_names)} classes: evaluating those "
+                f"({', '.join(names)}); detections of the others are left out")
+    else:
+        note = "the dataset numbers its categories in another order than the model's classes: matched by name"
+    return mapping, note
+
+
+def format_results(coco_gt: COCO, results: dict[int, Detections], task: str,
+                   categories: list[int | None] | None = None) -> dict[str, list[dict]]:
     """COCO result entries per iou type for detections in original-image pixels (docs/lsnet-official.md §8.3).
 
     bbox: x, y, w, h. segm: the N-point polygon rasterised to RLE, mask score = box score.
     keypoints: only boxes with area > 1024 px², every keypoint written as (x, y, 1).
+    `categories`: the category id of each label (`category_mapping`; default: categories by id).
     """
-    cat_ids = sorted(coco_gt.getCatIds())
+    cat_ids = categories if categories is not None else sorted(coco_gt.getCatIds())
     out: dict[str, list[dict]] = {t: [] for t in IOU_TYPES[task]}
     for image_id, det in results.items():
         if image_id not in coco_gt.imgs:
@@ -46,6 +76,8 @@ def format_results(coco_gt: COCO, results: dict[int, Detections], task: str) -> 
         image_hw = (int(info["height"]), int(info["width"]))
         for box, score, label, marks in zip(det.boxes.astype(np.float64), det.scores.astype(np.float64),
                                             det.labels, det.landmarks):
+            if cat_ids[int(label)] is None:  # a class the dataset does not have
+                continue
             entry = {"image_id": int(image_id), "category_id": int(cat_ids[int(label)]), "score": float(score)}
             x1, y1, x2, y2 = box.tolist()
             if "bbox" in out:
@@ -68,18 +100,19 @@ def _coco_results(coco_gt: COCO, entries: list[dict]) -> COCO:
     return empty
 
 
-def evaluate(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: bool = False
-             ) -> dict[str, dict[str, float]]:
+def evaluate(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: bool = False,
+             categories: list[int | None] | None = None) -> dict[str, dict[str, float]]:
     """COCO AP/AR per iou type, as fractions, over the images in `results`.
 
     `results` maps image id → detections in original-image pixels; include images without
-    detections as empty `Detections`, since only the images named here are evaluated. Stats
+    detections as empty `Detections`, since only the images named here are evaluated.
+    `categories` maps labels to category ids (`category_mapping`). Stats
     are pycocotools' (−1 where no ground truth falls in that area range). `verbose` prints
     pycocotools' summary.
     """
     if task not in TASKS:
         raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
-    entries = format_results(coco_gt, results, task)
+    entries = format_results(coco_gt, results, task, categories)
     metrics: dict[str, dict[str, float]] = {}
     for iou_type, iou_entries in entries.items():
         if not results:

@@ -33,10 +33,15 @@ class ResNetBackbone(ResNet):
 
     def load_pretrained(self, path: str) -> None:
         """A local torchvision ImageNet state dict (no download: these machines are offline)."""
+        from lsnet.model.checkpoint import load_torch_file  # weights only: a pickle that would run code is refused
+
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError) as e:
-            raise LSNetError(f"cannot read pretrained backbone weights {path}: {e}") from None
+            state = load_torch_file(path)
+        except LSNetError as e:
+            raise LSNetError(f"pretrained backbone weights: {e}") from None
+        if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+            raise LSNetError(f"pretrained backbone {path} is not a state dict of tensors (torchvision's "
+                             "ResNet weights file)")
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         missing, unexpected = self.load_state_dict(state, strict=False)
         if missing or unexpected:

@@ -3,12 +3,13 @@
     {"format": "lsnet-checkpoint", "version": 1, "model_config": {...}, "description": {...},
      "model": state_dict, "train": {...}  # optional: optimiser, iteration, RNG, history}
 
-Written atomically (temporary file + rename, so a crash never leaves a half-written
-checkpoint under the real name) and read with `torch.load(weights_only=True)`.
+Written atomically (`lsnet.files.atomic_write`: a crash or a full disk never leaves a
+half-written checkpoint under the real name) and read with `torch.load(weights_only=True)`;
+`read_checkpoint` checks every part (the config, the description, and that they agree).
 """
 from __future__ import annotations
 
-import os
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import torch
 
 from lsnet.description import ModelDescription
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, first_line
+from lsnet.files import atomic_write
 from lsnet.landmarks import TASKS
 from lsnet.model.config import ModelConfig
 from lsnet.model.official import (check_official_provenance, describe_unofficial, official_provenance,
@@ -27,17 +29,11 @@ VERSION = 1
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Serialised in memory first: torch.save into a file that fails half-way (a full disk)
+    # raises an opaque RuntimeError; the atomic writer reports the OSError in one line.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getbuffer())
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, description: ModelDescription,
@@ -74,21 +70,51 @@ def load_torch_file(path: str | Path, allowed_globals: list = ()):
         if refused:
             raise LSNetError(f"{path} is not a readable checkpoint: refusing to unpickle {', '.join(refused[:3])} "
                              "(a checkpoint holds tensors, numbers and strings; anything else could run code)") from None
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LSNetError(f"{path} is not a readable checkpoint (corrupt or truncated?): {reason}") from None
+        raise LSNetError(f"{path} is not a readable checkpoint (corrupt or truncated?): {first_line(e)}") from None
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict, or a one-line LSNetError saying what is wrong with the file."""
+    """The checkpoint dict, every part checked, or a one-line LSNetError saying what is wrong."""
     ckpt = load_torch_file(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         if isinstance(ckpt, dict) and "state_dict" in ckpt:
             raise LSNetError(f"{path} is an mmdet-format checkpoint; convert it first: "
                              f"lsnet import official {path} --config CONFIG.py --out MODEL.pt")
         raise LSNetError(f"{path} is not an lsnet checkpoint (no '{FORMAT}' format marker)")
-    if ckpt.get("version", 0) > VERSION:
-        raise LSNetError(f"{path} was written by a newer lsnet (checkpoint version {ckpt['version']})")
+    version = ckpt.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
+        raise LSNetError(f"{path} has checkpoint version {version!r}; this lsnet reads version {VERSION} "
+                         "(a newer lsnet wrote it?)")
+    for key in ("model_config", "description", "model"):
+        if not isinstance(ckpt.get(key), dict):
+            raise LSNetError(f"{path} is incomplete: its '{key}' is {'missing' if key not in ckpt else 'not a mapping'}")
+    if not all(torch.is_tensor(v) for v in ckpt["model"].values()):
+        raise LSNetError(f"{path}: its 'model' holds something other than tensors")
+    checkpoint_description(ckpt, path)
     return ckpt
+
+
+def checkpoint_description(ckpt: dict, path: str | Path) -> ModelDescription:
+    """The description of a checkpoint read by `read_checkpoint`, checked against its model config:
+    the classifier's classes, the task, the strides and the box branch must agree."""
+    description = ModelDescription.from_dict(ckpt["description"], f"{path}: model description")
+    config = ModelConfig.from_dict(ckpt["model_config"], f"{path}: model config")
+    disagreements = []
+    if config.task != description.task:
+        disagreements.append(f"task {config.task} in the config, {description.task} in the description")
+    if config.num_classes != description.num_classes:
+        disagreements.append(f"{config.num_classes} classes in the config, {description.num_classes} class names "
+                             "in the description")
+    if config.strides != description.strides:
+        disagreements.append(f"strides {list(config.strides)} in the config, {list(description.strides)} in the "
+                             "description")
+    side_midpoints = config.task == "pose" and config.pose_box == "obj"
+    if side_midpoints != (description.box_source == "side_midpoints"):
+        disagreements.append(f"pose_box {config.pose_box} in the config, box_source {description.box_source} in "
+                             "the description")
+    if disagreements:
+        raise LSNetError(f"{path}: the model config and the description disagree ({'; '.join(disagreements)})")
+    return description
 
 
 def build_model(ckpt: dict, path: str | Path = "checkpoint"):
@@ -96,7 +122,7 @@ def build_model(ckpt: dict, path: str | Path = "checkpoint"):
     options they were not trained with (`lsnet.model.official.check_official_provenance`)."""
     from lsnet.model.lsnet import LSNet
 
-    cfg = ModelConfig.from_dict({**ckpt["model_config"], "pretrained": ""})
+    cfg = ModelConfig.from_dict({**ckpt["model_config"], "pretrained": ""}, f"{path}: model config")
     check_official_provenance(cfg, ckpt.get("description") or {}, str(path))
     model = LSNet(cfg)
     try:
@@ -112,7 +138,7 @@ def load_model(path: str | Path):
     """(LSNet in eval mode, ModelDescription) from a checkpoint file."""
     ckpt = read_checkpoint(path)
     model = build_model(ckpt, path)
-    return model.eval(), ModelDescription.from_dict(ckpt["description"])
+    return model.eval(), checkpoint_description(ckpt, path)
 
 
 def load_matching_weights(model: torch.nn.Module, path: str | Path,

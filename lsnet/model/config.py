@@ -4,11 +4,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from lsnet import validation as check
 from lsnet.errors import LSNetError
 
 TOWERS = ("dcn", "norm")
 PDCN_OFFSET_MODES = ("exact", "cumulative")
 POSE_BOXES = ("obj", "kps")
+DEPTHS = (10, 18, 34, 50, 101, 152)  # torchvision ResNets, and depth 10 for CPU-sized models
 # The 8 keypoints (COCO order) at which the pose branch's DCNs sample, before the centre (docs/lsnet-official.md §2.4).
 # 'official': the left-side joints 1, 3, …, 15, as the official code and its weights have them;
 # 'symmetric': nose, left eye and both elbows, wrists and ankles, so the refinement sees the right
@@ -42,24 +44,29 @@ class ModelConfig:
     pos_num: int = 1  # stage-1 positives per ground truth (docs/lsnet-official.md §4.1: 1)
 
     def __post_init__(self) -> None:
-        self.strides = tuple(int(s) for s in self.strides)
-        checks = [
-            (self.task in ("bbox", "segm", "pose"), f"task must be bbox, segm or pose, not {self.task!r}"),
-            (self.tower in TOWERS, f"tower must be one of {TOWERS}, not {self.tower!r}"),
-            (self.pdcn_offsets in PDCN_OFFSET_MODES, f"pdcn_offsets must be one of {PDCN_OFFSET_MODES}"),
-            (self.pose_box in POSE_BOXES, f"pose_box must be one of {POSE_BOXES}"),
-            (self.pose_taps in POSE_TAPS, f"pose_taps must be one of {tuple(POSE_TAPS)}, not {self.pose_taps!r}"),
-            (self.depth in (10, 18, 34, 50, 101, 152), f"depth must be 10, 18, 34, 50, 101 or 152, not {self.depth}"),
-            (self.num_classes >= 1, "num_classes must be ≥ 1"),
-            (self.head_channels % self.gn_groups == 0 and self.fpn_channels % self.gn_groups == 0,
-             f"fpn_channels and head_channels must be divisible by gn_groups ({self.gn_groups})"),
-            (len(self.strides) == 5, "strides must be the 5 strides of P3–P7 (the FPN builds those levels)"),
-            (self.point_base_scale >= 1, f"point_base_scale must be ≥ 1, not {self.point_base_scale}"),
-            (self.pos_num >= 1, f"pos_num must be ≥ 1, not {self.pos_num}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise LSNetError(f"model config: {message}")
+        """Every field checked for type and range (`lsnet.validation`), so a checkpoint whose
+        config was edited or damaged is refused in one line before any module is built."""
+        where = "model config"
+        check.choice(self.task, "task", where, ("bbox", "segm", "pose"))
+        check.integer(self.num_classes, "num_classes", where, 1)
+        check.choice(self.pose_box, "pose_box", where, POSE_BOXES)
+        check.choice(self.pose_taps, "pose_taps", where, tuple(POSE_TAPS))
+        check.choice(self.depth, "depth", where, DEPTHS)
+        for name in ("groups", "width_per_group", "fpn_channels", "head_channels", "gn_groups", "point_base_scale",
+                     "pos_num"):
+            check.integer(getattr(self, name), name, where, 1)
+        check.integer(self.stacked_convs, "stacked_convs", where, 0)
+        check.integer(self.frozen_stages, "frozen_stages", where, -1, 4)
+        check.text(self.pretrained, "pretrained", where, allow_empty=True)
+        check.flag(self.norm_eval, "norm_eval", where)
+        check.choice(self.tower, "tower", where, TOWERS)
+        check.choice(self.pdcn_offsets, "pdcn_offsets", where, PDCN_OFFSET_MODES)
+        self.gradient_mul = check.number(self.gradient_mul, "gradient_mul", where, 0, 1)
+        # The FPN builds exactly the five levels P3–P7.
+        self.strides = tuple(check.integers(self.strides, "strides (of P3–P7)", where, length=5, minimum=1))
+        if self.head_channels % self.gn_groups or self.fpn_channels % self.gn_groups:
+            raise LSNetError(f"{where}: fpn_channels and head_channels must be divisible by gn_groups "
+                             f"({self.gn_groups})")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -67,9 +74,13 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict, where: str = "model config") -> "ModelConfig":
+        check.mapping(d, "model_config", where)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise LSNetError(f"model config: unknown keys {unknown}")
-        return cls(**d)
+            raise LSNetError(f"{where}: unknown keys {unknown}")
+        try:
+            return cls(**d)
+        except LSNetError as e:
+            raise LSNetError(str(e).replace("model config", where, 1)) from None

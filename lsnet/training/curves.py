@@ -1,7 +1,10 @@
 """The training-curve picture: losses per iteration and validation AP per epoch."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+from lsnet.files import atomic_write
 
 
 def plot_curves(history: list[dict], evals: list[dict], path: str | Path, metric_name: str) -> None:
@@ -31,5 +34,7 @@ def plot_curves(history: list[dict], evals: list[dict], path: str | Path, metric
         ax_ap.grid(alpha=0.3)
     ax_ap.set_title(f"val {metric_name} AP")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
+    atomic_write(path, png.getvalue())

@@ -24,6 +24,14 @@ class Dist:
         dist.all_reduce(t)
         return t / self.world
 
+    def any(self, flag: bool) -> bool:
+        """Whether `flag` is set in any process (every process calls this at the same point)."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([float(flag)], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
     def barrier(self) -> None:
         if self.world > 1:
             dist.barrier()

@@ -1,10 +1,18 @@
 """`lsnet train`: SGD with warmup and step decay, gradient clipping, optional AMP, DDP under
-torchrun, atomic checkpoints, exact resume, periodic COCO evaluation (docs/lsnet-official.md §7)."""
+torchrun, atomic checkpoints, exact resume, periodic COCO evaluation (docs/lsnet-official.md §7).
+
+What a run guarantees (README "Guarantees"): both splits are checked before the first step (the
+val split as `lsnet eval` checks it), so a broken dataset fails in seconds, not after training;
+`last.pt` is saved before every evaluation; Ctrl-C stops after the current step and saves a
+`last.pt` from which `--resume` continues exactly as if never stopped — weights, buffers
+(BatchNorm statistics and counters), optimizer, RNG, and `metrics.jsonl`, which a resume trims to
+the checkpoint's iteration (a killed run may have logged steps its last checkpoint does not hold).
+"""
 from __future__ import annotations
 
 import json
-import math
-import sys
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -14,27 +22,22 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lsnet.description import ModelDescription
-from lsnet.errors import LSNetError
-from lsnet.evaluation.predict import PRIMARY_IOU_TYPE, evaluate_detector, primary_metric
+from lsnet.errors import LSNetError, first_line, warn
+from lsnet.evaluation.predict import PRIMARY_IOU_TYPE, check_evaluation_set, evaluate_detector, primary_metric
+from lsnet.files import append_line, atomic_write, claim_outputs, make_folder
+from lsnet.interrupt import ignore_sigint, stop_on_first_sigint
 from lsnet.model.checkpoint import load_matching_weights, read_checkpoint, save_checkpoint
 from lsnet.model.config import ModelConfig
 from lsnet.model.criterion import LossConfig
 from lsnet.model.lsnet import LSNet
 from lsnet.progress import progress
 from lsnet.text import plural
+from lsnet.runtime.backends.torch_backend import torch_device
 from lsnet.training import config as config_io
 from lsnet.training.curves import plot_curves
 from lsnet.training.distributed import Dist, setup, teardown
 from lsnet.training.sampler import GlobalBatchSampler
 from lsnet.training.schedule import lr_at
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise LSNetError("device cuda requested but no CUDA GPU is available")
-    return torch.device(name)
 
 
 def make_optimizer(cfg: dict, params: list, lr: float) -> torch.optim.Optimizer:
@@ -45,7 +48,7 @@ def make_optimizer(cfg: dict, params: list, lr: float) -> torch.optim.Optimizer:
                                foreach=True)
     if cfg["optimizer"] == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=cfg["weight_decay"], foreach=True)
-    raise LSNetError(f"config key optimizer must be sgd or adamw, not {cfg['optimizer']!r}")
+    raise LSNetError(f"config: optimizer must be sgd or adamw, got {cfg['optimizer']!r}")
 
 
 def model_config(cfg: dict, num_classes: int) -> ModelConfig:
@@ -66,7 +69,7 @@ class Trainer:
 
         self.cfg = cfg
         self.out = Path(cfg["out"])
-        self.device = pick_device(cfg["device"])
+        self.device = torch_device(cfg["device"])
         self.dist: Dist = setup(self.device)
         torch.manual_seed(cfg["seed"])
         # Tiny initial weights and gradients produce denormal floats, which are many times
@@ -78,18 +81,19 @@ class Trainer:
         size = tuple(cfg["imgsz"])
         self.train_set = dataset_from_dir(data, "train", cfg["task"], size, train=True, flip_prob=cfg["flip"],
                                           seed=cfg["seed"])
-        self.val_ann = Path(data) / "annotations" / "val.json"
-        self.val_images = Path(data) / "val"
         if cfg["batch"] > len(self.train_set):
             raise LSNetError(f"batch {cfg['batch']} is larger than the training set "
                              f"({plural(len(self.train_set), 'image')})")
+        if cfg["batch"] % self.dist.world:
+            raise LSNetError(f"batch {cfg['batch']} is not divisible by the {self.dist.world} processes")
         if self.device.type == "cpu" and self.dist.main and config_io.slow_on_cpu(cfg):
             h, w = cfg["imgsz"]
-            print(f"warning: training a ResNet-{cfg['depth']} at {h}×{w} on the CPU (no GPU here): the default "
-                  "config is made for GPUs, and an iteration may take minutes. A model that trains on a CPU: "
-                  f"{config_io.train_command_for_cpu(cfg['task'], data)}", file=sys.stderr, flush=True)
+            warn(f"training a ResNet-{cfg['depth']} at {h}×{w} on the CPU (no GPU here): the default "
+                 "config is made for GPUs, and an iteration may take minutes. A model that trains on a CPU: "
+                 f"{config_io.train_command_for_cpu(cfg['task'], data)}")
         self.model_cfg = model_config(cfg, len(self.train_set.class_names))
         self.description = describe(cfg, self.train_set.class_names, self.model_cfg)
+        self.val_ann, self.val_images = self._check_val_split(Path(data))
         self.model = LSNet(self.model_cfg)
         if cfg["load_from"] and not resume_state:
             copied, kept = load_matching_weights(self.model, cfg["load_from"], cfg["allow_unofficial_options"])
@@ -117,14 +121,31 @@ class Trainer:
                     if self.dist.world > 1 else self.model)
 
     # ---- checkpoints ------------------------------------------------------------------------
+    def _check_val_split(self, data: Path) -> tuple[Path, Path]:
+        """The val split, checked now as `lsnet eval` checks it (annotations, image files, its
+        categories against the training classes): the last evaluation must not fail."""
+        ann, images = data / "annotations" / "val.json", data / "val"
+        if not ann.is_file() or not images.is_dir():
+            raise LSNetError(f"dataset folder {data} has no val split (annotations/val.json and val/), which "
+                             "training evaluates on")
+        note = check_evaluation_set(ann, images, self.description, self.cfg["eval_images"])[2]
+        if note and self.dist.main:
+            warn(f"val split: {note}")
+        return ann, images
+
     def _train_state(self) -> dict:
-        return {"config": self.cfg, "iteration": self.iteration, "optimizer": self.optimizer.state_dict(),
+        return {"config": config_io.saved_form(self.cfg), "iteration": self.iteration,
+                "optimizer": self.optimizer.state_dict(),
                 "history": self.history, "evals": self.evals, "best": self.best,
                 "torch_rng": torch.get_rng_state()}
 
     def _restore(self, state: dict) -> None:
         ckpt = state["checkpoint"]
-        self.model.load_state_dict(ckpt["model"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+        except RuntimeError as e:  # a model key overridden on the command line of a resume
+            raise LSNetError(f"{self.out / 'last.pt'} does not fit the model this config builds ({first_line(e)}); "
+                             "resume without changing model keys") from None
         train = ckpt["train"]
         self.optimizer.load_state_dict(train["optimizer"])
         self.iteration, self.history = train["iteration"], train["history"]
@@ -132,9 +153,13 @@ class Trainer:
         torch.set_rng_state(train["torch_rng"])
 
     def save(self, name: str) -> Path:
+        """`last.pt`: weights and the whole training state; `best.pt`: the weights only (a resume
+        continues from `last.pt`, so the best model needs no optimizer)."""
         path = self.out / name
         if self.dist.main:
-            save_checkpoint(path, self.model, self._describe_with_provenance(), self._train_state())
+            save_checkpoint(path, self.model, self._describe_with_provenance(),
+                            self._train_state() if name == "last.pt" else None)
+            self.written.add(name)
         return path
 
     def _describe_with_provenance(self) -> ModelDescription:
@@ -171,8 +196,12 @@ class Trainer:
         from lsnet.runtime.backends.torch_backend import TorchDetector
 
         detector = TorchDetector(self.model, self.description, str(self.device))
-        metrics = evaluate_detector(detector, self.val_ann, self.val_images, self.cfg["eval_images"],
-                                    progress=False)
+        try:
+            metrics = evaluate_detector(detector, self.val_ann, self.val_images, self.cfg["eval_images"],
+                                        progress=False)
+        except LSNetError as e:  # last.pt was saved before: say so
+            raise LSNetError(f"{e} (evaluating after iteration {self.iteration}; the trained model is saved in "
+                             f"{self.out / 'last.pt'})") from None
         self.model.train()
         ap = primary_metric(self.cfg["task"], metrics)
         self.evals.append({"epoch": epoch, "iter": self.iteration, "AP": ap, "metrics": metrics})
@@ -188,66 +217,127 @@ class Trainer:
                 tqdm.write(f"train data {kind}: " + ", ".join(f"{n} × {why}" for why, n in record[kind].items()))
 
     def _log(self, record: dict) -> None:
-        with open(self.out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_line(self.out / "metrics.jsonl", json.dumps(record))
+
+    def _trim_log(self) -> None:
+        """On resume: drop the records of iterations after the checkpoint's (a killed run logged
+        them, and they will be run again), so the log reads as one uninterrupted run."""
+        path = self.out / "metrics.jsonl"
+        if not path.is_file():
+            return
+        kept = [line for line in path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("iter", 0) <= self.iteration]
+        atomic_write(path, "".join(line + "\n" for line in kept))
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self) -> dict:
         cfg, main = self.cfg, self.dist.main
+        self.written: set[str] = set()
         if main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out)
             config_io.dump(cfg, self.out / "config.yaml")
-            self._report_data()
+            if self.iteration:
+                self._trim_log()
+            else:
+                self._report_data()
         self.model.train()
         metric = PRIMARY_IOU_TYPE[cfg["task"]]
         bar = progress(total=self.total_iters, initial=self.iteration, desc="train", unit="it", disable=not main,
                    dynamic_ncols=True, mininterval=2.0)
         start, start_iter = time.time(), self.iteration
+        stop, saved = threading.Event(), False
         try:
-            while self.iteration < self.total_iters:
-                epoch, done_in_epoch = divmod(self.iteration, self.iters_per_epoch)
-                self.sampler.set_epoch(epoch, done_in_epoch)
-                self.train_set.set_epoch(epoch)
-                loader = DataLoader(self.train_set, batch_sampler=self.sampler, collate_fn=_collate,
-                                    num_workers=cfg["workers"], persistent_workers=False)
-                for images, targets in loader:
-                    record = self._step(images, targets)
-                    record["epoch"] = epoch + 1
+            with stop_on_first_sigint(stop):
+                while self.iteration < self.total_iters and not self._stopping(stop):
+                    self._epoch(bar, stop, metric)
+                if self._stopping(stop):  # the first Ctrl-C, seen after a whole step: a consistent state
                     if main:
-                        self.history.append(record)
-                        self._log(record)
-                        bar.update(1)
-                        bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}")
-                    if self.iteration >= self.total_iters:
-                        break
-                epoch_done = self.iteration % self.iters_per_epoch == 0
-                final = self.iteration >= self.total_iters
-                if main and (final or (epoch_done and cfg["eval_interval"]
-                                       and (epoch + 1) % cfg["eval_interval"] == 0)):
-                    ap = self.evaluate(epoch + 1)
-                    self._log({"epoch": epoch + 1, "iter": self.iteration, f"val_{metric}_AP": ap})
-                    tqdm.write(f"epoch {epoch + 1}: val {metric} AP {ap:.4f}")
-                    if ap > self.best:
-                        self.best = ap
-                        self.save("best.pt")
-                if main:
-                    self.save("last.pt")
-                    plot_curves(self.history, self.evals, self.out / "curves.png", metric)
-                self.dist.barrier()
+                        self.save("last.pt")
+                        tqdm.write(f"interrupted: saved {self.out / 'last.pt'} at iteration {self.iteration}; "
+                                   f"continue with `lsnet train {self.out / 'config.yaml'} --resume`")
+                    saved = True
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
-            if main:
-                self.save("last.pt")
-                tqdm.write(f"interrupted: saved {self.out / 'last.pt'} at iteration {self.iteration}; "
-                           f"continue with `lsnet train {self.out / 'config.yaml'} --resume`")
+            if main and not saved:  # a second Ctrl-C, inside a step or an evaluation: that state is not saved
+                kept = self.out / "last.pt"
+                tqdm.write("stopped at once (a second Ctrl-C): nothing saved now" + (
+                    f"; {kept} (iteration {read_checkpoint(kept)['train']['iteration']}) is kept" if kept.is_file()
+                    else ""))
             raise
         finally:
             bar.close()
             teardown()
         elapsed = time.time() - start
-        summary = {"iterations": self.iteration, "seconds": round(elapsed, 1),
-                   "seconds_per_iter": round(elapsed / max(self.iteration - start_iter, 1), 3),
-                   "best_AP": self.best, "out": str(self.out)}
-        return summary
+        return {"iterations": self.iteration, "seconds": round(elapsed, 1),
+                "seconds_per_iter": round(elapsed / max(self.iteration - start_iter, 1), 3),
+                "best_AP": self.best, "out": str(self.out), "written": sorted(self.written)}
+
+    def _stopping(self, stop: threading.Event) -> bool:
+        """Whether a Ctrl-C asked to stop, agreed by every process (they must stop at the same step)."""
+        return self.dist.any(stop.is_set())
+
+    def _epoch(self, bar, stop: threading.Event, metric: str) -> None:
+        """The rest of the current epoch; then `last.pt`, and, when due, the evaluation."""
+        cfg, main = self.cfg, self.dist.main
+        epoch, done_in_epoch = divmod(self.iteration, self.iters_per_epoch)
+        self.sampler.set_epoch(epoch, done_in_epoch)
+        self.train_set.set_epoch(epoch)
+        loader = DataLoader(self.train_set, batch_sampler=self.sampler, collate_fn=_collate,
+                            num_workers=cfg["workers"], persistent_workers=False,
+                            worker_init_fn=ignore_sigint if cfg["workers"] else None)
+        for images, targets in _batches(loader):
+            record = self._step(images, targets)
+            record["epoch"] = epoch + 1
+            if main:
+                self.history.append(record)
+                self._log(record)
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}")
+            if self.iteration >= self.total_iters or self._stopping(stop):
+                break
+        if self._stopping(stop):
+            return
+        final = self.iteration >= self.total_iters
+        epoch_done = self.iteration % self.iters_per_epoch == 0
+        if main:
+            self.save("last.pt")  # before any evaluation: a failing evaluation never costs the run
+        if main and (final or (epoch_done and cfg["eval_interval"] and (epoch + 1) % cfg["eval_interval"] == 0)):
+            ap = self.evaluate(epoch + 1)
+            self._log({"epoch": epoch + 1, "iter": self.iteration, f"val_{metric}_AP": ap})
+            tqdm.write(f"epoch {epoch + 1}: val {metric} AP {ap:.4f}")
+            if ap > self.best:
+                self.best = ap
+                self.save("best.pt")
+            self.save("last.pt")  # now with this evaluation in its history
+        if main:
+            plot_curves(self.history, self.evals, self.out / "curves.png", metric)
+            self.written.update({"config.yaml", "metrics.jsonl", "curves.png"})
+        self.dist.barrier()
+
+
+def _batches(loader: DataLoader):
+    """The loader's batches; a data error — raised here or in a worker process, where torch wraps
+    it in the worker's traceback — as one line."""
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except Exception as e:
+            raise LSNetError(data_error(e)) from None
+        yield batch
+
+
+def data_error(error: Exception) -> str:
+    """The one line of a data-loading error: an LSNetError's own message, else the error itself
+    (torch re-raises a worker's error with the worker's traceback inside its message)."""
+    text = str(error).strip()
+    last = text.splitlines()[-1] if "Original Traceback" in text else f"{type(error).__name__}: {first_line(error)}"
+    kind, _, message = last.partition(": ")
+    if kind.endswith("LSNetError"):
+        return message
+    return f"loading the training data failed: {last}"
 
 
 def _collate(batch):
@@ -256,11 +346,19 @@ def _collate(batch):
     return collate(batch)
 
 
+TRAIN_STATE_KEYS = ("config", "iteration", "optimizer", "history", "evals", "best", "torch_rng")
+
+
 def resume_state(cfg: dict) -> dict:
     path = Path(cfg["out"]) / "last.pt"
+    if not path.is_file():
+        raise LSNetError(f"nothing to resume in {cfg['out']}: it has no last.pt")
     ckpt = read_checkpoint(path)
     if "train" not in ckpt:
         raise LSNetError(f"{path} holds no training state (a deploy checkpoint); it cannot be resumed")
+    missing = [k for k in TRAIN_STATE_KEYS if k not in ckpt["train"]]
+    if missing:
+        raise LSNetError(f"{path} cannot be resumed: its training state lacks {', '.join(missing)}")
     return {"checkpoint": ckpt}
 
 
@@ -275,6 +373,8 @@ def run(config_file: str | None, overrides: dict, resume: bool) -> dict:
         if (Path(cfg["out"]) / "last.pt").exists():
             raise LSNetError(f"{cfg['out']} already holds a run (last.pt); continue it with --resume, "
                              f"or choose another folder with out=DIR")
-    if not math.isfinite(cfg["lr"]) or cfg["lr"] <= 0:
-        raise LSNetError(f"config key lr must be a positive number, got {cfg['lr']}")
-    return Trainer(cfg, state).fit()
+    main = int(os.environ.get("RANK", "0")) == 0  # under torchrun, the first process writes
+    outputs = [Path(cfg["out"]) / "last.pt"] if main else []
+    inputs = [cfg["data"] or None, cfg["load_from"] or None, cfg["pretrained"] or None]
+    with claim_outputs(outputs, inputs):
+        return Trainer(cfg, state).fit()

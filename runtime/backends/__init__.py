@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lsnet.description import PATCHED_METADATA_KEY
+from lsnet.description import PATCHED_METADATA_KEY, onnx_metadata
 from lsnet.errors import LSNetError
 
 
@@ -73,7 +73,7 @@ def is_patched_onnx(path: str | Path) -> bool:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:  # no onnx package, or not an ONNX file: the backend that opens it says so
         return False
-    return any(p.key == PATCHED_METADATA_KEY for p in model.metadata_props)
+    return PATCHED_METADATA_KEY in onnx_metadata(model)
 
 
 def backend_for(path: str | Path, backend: str | None = None) -> Backend:

@@ -5,15 +5,13 @@ Runtime's GPU execution providers where the installed wheel has them.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import onnxruntime as ort
 
-from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
-from lsnet.errors import LSNetError
+from lsnet.description import ModelDescription, read_onnx_record
+from lsnet.errors import LSNetError, first_line
 from lsnet.plugins import DECODE_PLUGIN, PYRAMID_DCN_PLUGIN
-from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
+from lsnet.runtime.detections import PADDED_OUTPUT_NAMES, check_outputs
 from lsnet.runtime.detector import Detector
 
 # Execution providers per device, best first; CPU always last as ONNX Runtime's fallback.
@@ -24,11 +22,6 @@ DEVICE_PROVIDERS = {
 }
 BACKEND_NAMES = {"CPUExecutionProvider": "onnxruntime", "CUDAExecutionProvider": "onnxruntime-cuda",
                  "TensorrtExecutionProvider": "onnxruntime-tensorrt"}
-
-
-def first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def choose_providers(device: str, providers: list[str] | None) -> list[str]:
@@ -45,17 +38,19 @@ def choose_providers(device: str, providers: list[str] | None) -> list[str]:
 
 
 def read_metadata(session: ort.InferenceSession, path: str) -> tuple[ModelDescription, dict]:
-    """The model description and the export record from the ONNX metadata."""
-    metadata = session.get_modelmeta().custom_metadata_map
-    if ONNX_METADATA_KEY not in metadata:
-        raise LSNetError(f"{path} has no lsnet model description; export it with `lsnet export onnx`")
-    return ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), json.loads(metadata.get(EXPORT_INFO_KEY, "{}"))
+    """The model description and the export record from the ONNX metadata (`read_onnx_record`)."""
+    record = read_onnx_record(session.get_modelmeta().custom_metadata_map, path)
+    return record.description, record.export_info
 
 
 class OnnxRuntimeDetector(Detector):
     def __init__(self, session: ort.InferenceSession, description: ModelDescription, path: str = "",
                  export_info: dict | None = None):
         images = session.get_inputs()[0]
+        if len(session.get_inputs()) != 1 or len(images.shape) != 4:
+            raise LSNetError(f"{path}: expected one input images [B, 3, H, W], the graph has "
+                             f"{', '.join(f'{i.name} {i.shape}' for i in session.get_inputs())}; "
+                             "export it with `lsnet export onnx`")
         batch, _, height, width = images.shape
         dynamic = not (isinstance(height, int) and isinstance(width, int))
         fixed = isinstance(batch, int)
@@ -63,10 +58,7 @@ class OnnxRuntimeDetector(Detector):
         if not dynamic and (height, width) != tuple(description.input_size):
             raise LSNetError(f"{path}: the graph's input is {height}×{width} but its description says "
                              f"{description.input_size[0]}×{description.input_size[1]}; re-export it")
-        missing = set(PADDED_OUTPUT_NAMES) - {o.name for o in session.get_outputs()}
-        if missing:
-            raise LSNetError(f"{path} lacks the outputs {', '.join(sorted(missing))}; "
-                             "export it with `lsnet export onnx`")
+        check_outputs(description, {o.name: o.shape for o in session.get_outputs()}, path)
         self.session, self.path = session, path
         self.export_info = export_info or {}
         self.input_name = images.name

@@ -1,6 +1,7 @@
 """PyTorch backend: a `.pt` checkpoint (or a model in memory, e.g. during training)."""
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 
@@ -8,7 +9,24 @@ import numpy as np
 import torch
 
 from lsnet.description import ModelDescription
+from lsnet.errors import LSNetError
 from lsnet.runtime.detector import Detector
+
+
+def torch_device(name: str) -> torch.device:
+    """"auto", "cpu", "cuda" or "cuda:N" as a device that exists on this machine (LSNetError
+    otherwise); shared by the PyTorch backend and the trainer."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    match = re.fullmatch(r"(cpu|cuda)(?::(\d+))?", str(name))
+    if not match or (match[1] == "cpu" and match[2]):
+        raise LSNetError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
+    if match[1] == "cuda":
+        if not torch.cuda.is_available():
+            raise LSNetError(f"device {name} requested but PyTorch sees no CUDA GPU here; use cpu")
+        if match[2] and int(match[2]) >= torch.cuda.device_count():
+            raise LSNetError(f"device {name} requested but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return torch.device(name)
 
 
 class TorchDetector(Detector):
@@ -16,7 +34,7 @@ class TorchDetector(Detector):
 
     def __init__(self, model, description: ModelDescription, device: str = "cpu"):
         super().__init__(description, dynamic=True)
-        self.device = torch.device(device)
+        self.device = torch_device(device)
         self.model = model.to(self.device).eval()
 
     @classmethod

@@ -7,17 +7,15 @@ machine without a GPU. `load` picks it for a patched ONNX.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 
-from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
+from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.plugins import load_twins
 from lsnet.runtime.backends.twins_ops import PatchedGraph
-from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
+from lsnet.runtime.detections import PADDED_OUTPUT_NAMES, check_outputs
 from lsnet.runtime.detector import Detector
 
 
@@ -29,10 +27,9 @@ class TwinsDetector(Detector):
         images = graph.model.graph.input[0]
         batch, _, height, width = (d.dim_value or None for d in images.type.tensor_type.shape.dim)
         super().__init__(description, dynamic=not (height and width), max_batch=batch, fixed_batch=batch is not None)
-        missing = set(PADDED_OUTPUT_NAMES) - set(graph.outputs)
-        if missing:
-            raise LSNetError(f"{path} lacks the outputs {', '.join(sorted(missing))}; "
-                             "export it with `lsnet export onnx` and patch that")
+        check_outputs(description, {o.name: [d.dim_value if d.HasField("dim_value") else None
+                                             for d in o.type.tensor_type.shape.dim]
+                                    for o in graph.model.graph.output}, path)
         self.graph, self.path, self.input_name = graph, path, images.name
         self.export_info = export_info or {}
 
@@ -44,11 +41,8 @@ class TwinsDetector(Detector):
             model = onnx.load(path)
         except (DecodeError, ValueError, OSError) as e:
             raise LSNetError(f"{path} is not an ONNX model ({type(e).__name__})") from None
-        metadata = {p.key: p.value for p in model.metadata_props}
-        if ONNX_METADATA_KEY not in metadata:
-            raise LSNetError(f"{path} has no lsnet model description; export it with `lsnet export onnx`")
-        return cls(PatchedGraph(model, threads), ModelDescription.from_json(metadata[ONNX_METADATA_KEY]), path,
-                   json.loads(metadata.get(EXPORT_INFO_KEY, "{}")))
+        record = read_onnx_record(onnx_metadata(model), path)
+        return cls(PatchedGraph(model, threads), record.description, path, record.export_info)
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         outputs = self.graph.run({self.input_name: self.fit_batch(batch)})

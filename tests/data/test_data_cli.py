@@ -36,7 +36,7 @@ def test_data_synth_suggests_a_config_this_machine_can_train(tmp_path, capsys, m
 
 @pytest.mark.parametrize("argv, message", [
     (["data", "synth", "--task", "foo", "--out", "OUT"], "error: unknown task 'foo'"),
-    (["data", "synth", "--task", "bbox", "--out", "FILE/sub"], "error: cannot write the dataset to"),
+    (["data", "synth", "--task", "bbox", "--out", "FILE/sub"], "error: cannot write into"),
     (["data", "synth", "--task", "bbox", "--out", "OUT", "--min-size", "300", "--max-size", "200"],
      "error: image sizes must satisfy"),
     (["data", "video", "--task", "foo", "--out", "OUT/v.mp4"], "error: unknown task 'foo'"),

@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY
+from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.explicit_precision import copy_metadata, float32_nodes, graph_precision, precision_record
 
@@ -52,10 +52,11 @@ def test_float32_nodes_are_those_type_inference_gives_a_float32_output():
 
 def test_copy_metadata_keeps_the_description_and_records_the_precision():
     source, target = tiny_graph("fp32"), tiny_graph("int8")
-    source.metadata_props.add(key=ONNX_METADATA_KEY, value='{"task": "bbox"}')
+    description = ModelDescription(task="bbox", class_names=["a"], input_size=(8, 8)).to_json()
+    source.metadata_props.add(key=ONNX_METADATA_KEY, value=description)
     source.metadata_props.add(key=EXPORT_INFO_KEY, value=json.dumps({"checkpoint": "m.pt"}))
     copy_metadata(source, target, {"mode": "int8"})
     metadata = {p.key: p.value for p in target.metadata_props}
-    assert metadata[ONNX_METADATA_KEY] == '{"task": "bbox"}'
+    assert metadata[ONNX_METADATA_KEY] == description
     assert json.loads(metadata[EXPORT_INFO_KEY]) == {"checkpoint": "m.pt", "precision": {"mode": "int8"}}
     assert precision_record(target) == {"mode": "int8"} and precision_record(source) == {}

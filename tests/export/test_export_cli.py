@@ -120,14 +120,12 @@ def test_patch_max_candidates_reaches_the_decode_node(models, tmp_path, capsys):
     assert {a.name: a.i for a in decode.attribute}["max_candidates"] == 64
     code, _, err = run(capsys, "export", "patch", str(models["bbox"].portable), "--out", str(out),
                        "--max-candidates", "0")
-    assert_one_line_error(code, err, "max_candidates")
+    assert_one_line_error(code, err, "--max-candidates")
 
 
 @pytest.mark.parametrize("verb", ["onnx", "patch"])
 def test_export_help_names_each_subcommand(verb, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["export", verb, "--help"])
-    assert exit_.value.code == 0
+    assert main(["export", verb, "--help"]) == 0
     assert "--out" in capsys.readouterr().out
 
 

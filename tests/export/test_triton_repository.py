@@ -101,7 +101,7 @@ def test_export_triton_writes_the_repository_layout(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--name", "../up"], "--name must be a plain folder name"),
-    (["--instances", "0"], "--instances must be ≥ 1"),
+    (["--instances", "0"], "--instances: must be an integer ≥ 1, got 0"),
 ])
 def test_export_triton_rejects_bad_options(tmp_path, capsys, args, message):
     engine = fabricated_engine(tmp_path)

@@ -56,7 +56,7 @@ def test_pose_dcn_samples_at_the_decoded_tap_keypoints(pose_taps, keypoints):
 
 
 def test_unknown_pose_taps_is_a_config_error():
-    with pytest.raises(LSNetError, match="pose_taps must be one of .'official', 'symmetric'., not 'right'"):
+    with pytest.raises(LSNetError, match="pose_taps must be one of official, symmetric, got 'right'"):
         ModelConfig(task="pose", pose_taps="right")
 
 

@@ -1,59 +1,13 @@
-"""Models, videos and datasets on disk for the runtime tests.
-
-`small_checkpoint` is a real LSNet (ResNet-10, 16 channels, 128×128 canvas), untrained: its
-detections are whatever random weights give (scores about 0.01, above its 0.005 threshold), which
-is enough to test plumbing, shapes, timings and the agreement of backends. `small_onnx` is that
-checkpoint through the real `lsnet export onnx`, `small_patched` that export through the real
+"""Fixtures of the runtime tests besides the shared small model (`small_checkpoint`, `small_onnx`,
+`synthetic_video` in tests/conftest.py): `small_patched` is that export through the real
 `lsnet export patch`.
 """
-import shutil
 from pathlib import Path
 
 import pytest
-from export_cache import cache_key
-from runtime_helpers import CLASS_NAMES, small_description
+from small_model import small_description
 
 from lsnet.description import ONNX_METADATA_KEY
-
-
-@pytest.fixture(scope="session")
-def small_checkpoint(tmp_path_factory) -> Path:
-    import torch
-
-    from lsnet.model.checkpoint import save_checkpoint
-    from lsnet.model.config import ModelConfig
-    from lsnet.model.lsnet import LSNet
-
-    torch.manual_seed(0)
-    model = LSNet(ModelConfig(task="bbox", num_classes=len(CLASS_NAMES), depth=10, fpn_channels=16,
-                              head_channels=16, gn_groups=4, stacked_convs=1, tower="norm", frozen_stages=-1,
-                              norm_eval=False))
-    path = tmp_path_factory.mktemp("models") / "small.pt"
-    # A score threshold below the classifier's prior (0.01), so that the random weights give detections to compare.
-    save_checkpoint(path, model, small_description(score_threshold=0.005))
-    return path
-
-
-@pytest.fixture(scope="session")
-def small_onnx(small_checkpoint, request, tmp_path_factory) -> Path:
-    """`small_checkpoint` through the real `export_onnx` (static 1×3×128×128), next to it as bench expects.
-
-    The export is kept in pytest's cache between runs (`export_cache`); this file, which makes
-    the checkpoint, is part of the key.
-    """
-    from lsnet.export.onnx_export import export_onnx
-
-    pytest_cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
-    cache = Path(pytest_cache.mkdir("lsnet-runtime-small-onnx") if pytest_cache
-                 else tmp_path_factory.mktemp("runtime-small-onnx"))
-    cached = cache / f"{cache_key(Path(__file__).read_bytes())}.onnx"
-    if not cached.exists():
-        for stale in cache.glob("*.onnx"):
-            stale.unlink()
-        export_onnx(small_checkpoint, cached)
-    out = small_checkpoint.with_name("small.onnx")
-    shutil.copyfile(cached, out)
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -101,11 +55,3 @@ def fixed_output_onnx(tmp_path):
         return tmp_path / name
 
     return make
-
-
-@pytest.fixture(scope="session")
-def synthetic_video(tmp_path_factory) -> Path:
-    from lsnet.data.video import write_video
-
-    return write_video(tmp_path_factory.mktemp("video") / "shapes.mp4", "bbox", frames=12, size=(160, 120))
-

@@ -82,8 +82,8 @@ def test_an_onnx_without_our_metadata_says_how_to_export(small_onnx, tmp_path):
     model = onnx.load(small_onnx)
     del model.metadata_props[:]
     onnx.save(model, tmp_path / "foreign.onnx")
-    with pytest.raises(LSNetError, match=r"foreign\.onnx has no lsnet model description; export it with "
-                                         r"`lsnet export onnx`"):
+    with pytest.raises(LSNetError, match=r"foreign\.onnx is not an lsnet model: it has no lsnet model description "
+                                         r"\(metadata 'lsnet_description'\); export it with `lsnet export onnx`"):
         load(tmp_path / "foreign.onnx")
 
 

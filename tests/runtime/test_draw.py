@@ -7,7 +7,7 @@ from lsnet.errors import LSNetError
 from lsnet.runtime.detections import Detections
 from lsnet.runtime.draw import class_colour, contact_sheet, draw_detections, write_contact_sheet
 
-from runtime_helpers import CLASS_NAMES
+from small_model import CLASS_NAMES
 
 GREY = 90
 

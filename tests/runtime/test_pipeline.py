@@ -52,14 +52,25 @@ def test_a_folder_comes_out_as_a_folder_of_drawn_images(detector, tmp_path):
     assert cv2.imread(str(tmp_path / "drawn" / "a.png")).shape == (50, 70, 3)
 
 
+class _BrokenStream:
+    """A source that gives one frame, then fails as a dropped network stream does."""
+
+    info = SourceInfo("stream", "stream")
+
+    def __iter__(self):
+        from lsnet.runtime.sources import Frame
+
+        yield Frame(0, np.zeros((40, 40, 3), np.uint8), "frame_000000.jpg")
+        raise LSNetError("stream rtsp://camera dropped")
+
+    def close(self):
+        pass
+
+
 def test_an_error_in_the_reader_reaches_the_caller_and_the_output_stays_partial(detector, tmp_path):
-    images = tmp_path / "in"
-    images.mkdir()
-    cv2.imwrite(str(images / "a.png"), np.zeros((40, 40, 3), np.uint8))
-    (images / "b.png").write_text("a text file named .png")
     out = tmp_path / "drawn.avi"
-    with pytest.raises(LSNetError, match=r"b\.png is not a readable image .*frames done are in .*drawn\.partial\.avi"):
-        run_pipeline(detector, open_source(str(images)), [VideoSink(out, 5.0)])
+    with pytest.raises(LSNetError, match=r"stream rtsp://camera dropped .*frames done are in .*drawn\.partial\.avi"):
+        run_pipeline(detector, _BrokenStream(), [VideoSink(out, 5.0)])
     assert not out.exists() and _frame_count(tmp_path / "drawn.partial.avi") == 1
 
 

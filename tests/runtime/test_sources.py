@@ -38,13 +38,14 @@ def test_one_image_is_a_one_frame_source(tmp_path):
     assert frame.name == "one.png" and frame.image[0, 0, 0] == 7
 
 
-def test_an_unreadable_image_in_a_folder_fails_when_reached(tmp_path):
+def test_an_unreadable_image_in_a_folder_is_skipped_with_a_warning(tmp_path, capsys):
     _write_image(tmp_path / "a.png")
     (tmp_path / "b.jpg").write_text("a text file named .jpg")
-    frames = iter(open_source(str(tmp_path)))
-    assert next(frames).name == "a.png"
-    with pytest.raises(LSNetError, match=r"b\.jpg is not a readable image"):
-        next(frames)
+    _write_image(tmp_path / "c.png")
+    source = open_source(str(tmp_path))
+    assert [frame.name for frame in source] == ["a.png", "c.png"]
+    assert source.skipped == [tmp_path / "b.jpg"]
+    assert capsys.readouterr().err == f"warning: skipped {tmp_path / 'b.jpg'}: not a readable image\n"
 
 
 def _empty_video(path):
