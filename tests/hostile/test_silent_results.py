@@ -205,7 +205,7 @@ def test_resuming_a_finished_run_says_so_instead_of_claiming_files(dataset, tiny
     assert lsnet(capsys, "train", *tiny_train, f"data={dataset}", f"out={run}", "max_iters=1").code == 0
     before = (run / "last.pt").read_bytes()
     outcome = lsnet(capsys, "train", f"out={run}", "--resume")
-    assert outcome.code == 0 and "already complete (1 iterations): nothing to train" in outcome.out
+    assert outcome.code == 0 and "already complete (1 iteration): nothing to train" in outcome.out
     assert "wrote" not in outcome.out and (run / "last.pt").read_bytes() == before
 
 
