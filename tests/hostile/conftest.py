@@ -50,14 +50,6 @@ def dataset(tiny_bbox_data, tmp_path) -> Path:
     return Path(shutil.copytree(tiny_bbox_data, tmp_path / "data"))
 
 
-def edit_json(path: Path, change) -> Path:
-    """Applies `change(data)` to a JSON file in place."""
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data))
-    return path
-
-
 @pytest.fixture
 def sidecar(tmp_path):
     """sidecar(change) → an engine (arbitrary bytes) whose sidecar is a valid one after `change(dict)`."""

@@ -1,6 +1,7 @@
 """How the hostile-input tests run the CLI and what they assert of every case (imported by name:
 the test folders have no packages)."""
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +67,11 @@ def assert_nothing_left(folder: Path, *final_names: str) -> None:
         assert not (folder / name).exists(), f"{name} exists under its final name"
     hidden = [p.name for p in Path(folder).rglob(".*") if ".tmp-" in p.name or p.name.endswith(".lock")]
     assert not hidden, hidden
+
+
+def edit_json(path: Path, change) -> Path:
+    """Applies `change(data)` to a JSON file in place."""
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import edit_json
-from hostile_helpers import assert_error, assert_nothing_left, fingerprints, lsnet
+from hostile_helpers import assert_error, assert_nothing_left, edit_json, fingerprints, lsnet
 
 from lsnet.files import claim_outputs, lock_path
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from conftest import edit_json
-from hostile_helpers import assert_error, lsnet
+from hostile_helpers import assert_error, edit_json, lsnet
 
 # ---- options: one line from the parser, for every verb ----------------------------------------------
 

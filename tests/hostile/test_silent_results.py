@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
-from conftest import edit_json
-from hostile_helpers import assert_error, assert_warning, lsnet
+from hostile_helpers import assert_error, assert_warning, edit_json, lsnet
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINED = REPO / "models" / "lsnet_bbox_r10_synth.pt"  # a model that finds the synthetic shapes: AP well above 0

@@ -1,7 +1,7 @@
 """`lsnet.runtime.bench`: interleaved rounds, the spread, paired ratios, warnings, the table's legend."""
 import numpy as np
 import pytest
-from runtime_helpers import small_description
+from small_model import small_description
 
 from lsnet.runtime.bench import (MIN_ROUNDS, RATIO_LIMIT, SPREAD_LIMIT, format_table, latency_summary, legend,
                                  paired_speedup, spread_warnings, time_rounds)
