@@ -23,6 +23,7 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from lsnet.description import DECODE_NODE_PREFIX
+from lsnet.export.graph_builder import GraphBuilder
 
 
 def level_tensor_names(level: int, with_box_vectors: bool) -> list[str]:
@@ -30,42 +31,11 @@ def level_tensor_names(level: int, with_box_vectors: bool) -> list[str]:
     return names + [f"box_vectors_{level}"] if with_box_vectors else names
 
 
-class _Builder:
-    """Thin helper: every node/tensor gets the decode prefix and a unique name."""
+class _Builder(GraphBuilder):
+    """The graph builder with the decode's own helpers; every name starts with the decode prefix."""
 
     def __init__(self, graph: gs.Graph):
-        self.graph = graph
-        self.count = 0
-
-    def op(self, op: str, inputs: list, attrs: dict | None = None, dtype=None, outputs: int = 1):
-        self.count += 1
-        name = f"{DECODE_NODE_PREFIX}{op}_{self.count}"
-        outs = [gs.Variable(f"{name}:{i}", dtype=dtype) for i in range(outputs)]
-        self.graph.layer(op=op, name=name, inputs=inputs, outputs=outs, attrs=attrs or {})
-        return outs[0] if outputs == 1 else outs
-
-    def const(self, value, dtype=np.int64) -> gs.Constant:
-        self.count += 1
-        return gs.Constant(f"{DECODE_NODE_PREFIX}const_{self.count}", np.asarray(value, dtype=dtype))
-
-    def dims(self, tensor, indices: list[int]) -> gs.Variable:
-        """1-D int64 tensor of some of `tensor`'s dimensions."""
-        return self.op("Gather", [self.op("Shape", [tensor], dtype=np.int64), self.const(indices)], {"axis": 0},
-                       dtype=np.int64)
-
-    def prod(self, *dims_1d) -> gs.Variable:
-        out = dims_1d[0]
-        for d in dims_1d[1:]:
-            out = self.op("Mul", [out, d], dtype=np.int64)
-        return out
-
-    def reshape(self, tensor, shape_parts: list) -> gs.Variable:
-        """Reshape to the concatenation of 1-D int64 pieces (constants or dims)."""
-        parts = [p if isinstance(p, gs.Tensor) else self.const(p) for p in shape_parts]
-        return self.op("Reshape", [tensor, self.op("Concat", parts, {"axis": 0}, dtype=np.int64)])
-
-    def unsqueeze(self, tensor, axes: list[int]):
-        return self.op("Unsqueeze", [tensor, self.const(axes)])
+        super().__init__(graph, DECODE_NODE_PREFIX)
 
     def gather_rows(self, data, index, batch, k):
         """data [B, L, D], index [B, k] → [B, k, D] (GatherElements along axis 1)."""

@@ -9,6 +9,10 @@ Input `images` float32 [B, 3, H, W] (normalised, padded; static = the descriptio
 input_size, or dynamic batch/height/width with `dynamic=True`); outputs the padded
 `num_dets, boxes, scores, labels, landmarks` of docs/architecture.md §3; the model description JSON in
 the metadata under `lsnet_description`.
+
+`frames=True` writes a frames model instead (`frames_graph`): input `frames` uint8 [B, H, W, 3]
+BGR of any size, letterboxed in the graph onto the input_size canvas; outputs in frame pixels;
+`dynamic=True` then makes the batch dynamic (the canvas stays input_size).
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from lsnet import __version__
 from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import append_decode, level_tensor_names
+from lsnet.export.frames_graph import add_frames_input
 from lsnet.files import atomic_write
 from lsnet.model.checkpoint import load_model
 
@@ -56,15 +61,17 @@ def output_names(description: ModelDescription) -> list[str]:
 
 
 def export_network(model, description: ModelDescription, batch: int, image_hw: tuple[int, int], dynamic: bool,
-                   opset: int) -> onnx.ModelProto:
-    """The network alone (per-level maps as outputs) through the dynamo exporter."""
+                   opset: int, dynamic_canvas: bool = True) -> onnx.ModelProto:
+    """The network alone (per-level maps as outputs) through the dynamo exporter; `dynamic`: any
+    batch, and any canvas too unless `dynamic_canvas=False`."""
     dummy = torch.zeros(batch, 3, *image_hw)
     dynamic_shapes = None
     if dynamic:
         d = description.pad_divisor
-        dynamic_shapes = {"images": {0: torch.export.Dim("batch", min=1, max=64),
-                                     2: d * torch.export.Dim("h", min=2, max=8192 // d),
-                                     3: d * torch.export.Dim("w", min=2, max=8192 // d)}}
+        dynamic_shapes = {"images": {0: torch.export.Dim("batch", min=1, max=64)}}
+        if dynamic_canvas:
+            dynamic_shapes["images"].update({2: d * torch.export.Dim("h", min=2, max=8192 // d),
+                                             3: d * torch.export.Dim("w", min=2, max=8192 // d)})
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(HeadMaps(model), (dummy,), dynamo=True, opset_version=opset,
@@ -110,8 +117,8 @@ def simplify(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = False, batch: int = 1,
                 imgsz: tuple[int, int] | None = None, opset: int = MIN_OPSET, simplify_graph: bool = True,
-                progress: Callable[[str], None] | None = None) -> Path:
-    """Checkpoint → one self-contained, `onnx.checker`-clean ONNX file at `out`.
+                progress: Callable[[str], None] | None = None, frames: bool = False) -> Path:
+    """Checkpoint → one self-contained, `onnx.checker`-clean ONNX file at `out` (`frames=True`: a frames model).
 
     `progress` gets the name of each step as it begins (e.g. `lsnet.progress.Steps`)."""
     progress = progress or (lambda step: None)
@@ -126,7 +133,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = Fals
     if h % description.pad_divisor or w % description.pad_divisor:
         raise LSNetError(f"input size {h}×{w} must be a multiple of {description.pad_divisor}")
     progress("tracing the network (torch.onnx, dynamo), the longest step")
-    network = export_network(model, description, batch, (h, w), dynamic, opset)
+    network = export_network(model, description, batch, (h, w), dynamic, opset, dynamic_canvas=not frames)
     progress("appending decode + NMS")
     full = add_decode(network, description)
     architecture = {k: v for k, v in model.cfg.to_dict().items() if k != "pretrained"}
@@ -136,6 +143,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, dynamic: bool = Fals
     if simplify_graph:
         progress("simplifying (onnxslim)")
         full = simplify(full)
+    if frames:  # after simplifying: the letterbox is written folded, and its tensor names stay as written
+        progress("adding the letterbox (frames in)")
+        full = add_frames_input(full)
     progress("checking (onnx.checker) and writing")
     onnx.checker.check_model(full, full_check=True)
     return atomic_write(out, full.SerializeToString())

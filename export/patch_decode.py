@@ -15,7 +15,7 @@ from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import level_tensor_names
 from lsnet.export.plugin_nodes import DECODE_OP, plugin_node
 from lsnet.export.subgraph import nodes_between
-from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
+from lsnet.runtime.detections import PADDED_OUTPUT_NAMES, decode_output_names
 
 MAX_CANDIDATES_RANGE = (1, 16384)
 
@@ -50,11 +50,15 @@ def replace_decode(graph: gs.Graph, description: ModelDescription, max_candidate
     if names != PADDED_OUTPUT_NAMES:
         raise LSNetError(f"no decode subgraph found: the graph outputs are {', '.join(names)}, "
                          f"not {', '.join(PADDED_OUTPUT_NAMES)}")
+    tensors = graph.tensors()
+    missing = [n for n in decode_output_names(description) if n not in tensors]
+    if missing:
+        raise LSNetError(f"no decode subgraph found: a frames model without the decode output {missing[0]!r}")
+    outputs = [tensors[n] for n in decode_output_names(description)]  # graph outputs, or a frames model's canvas_…
     levels = _level_inputs(graph, description)
-    decode_nodes = nodes_between(graph.outputs, {t.name for t in levels})
+    decode_nodes = nodes_between(outputs, {t.name for t in levels})
     if not decode_nodes:
         raise LSNetError("no decode subgraph found: the outputs are not computed from the head maps alone")
-    outputs = list(graph.outputs)
     for tensor in outputs:
         tensor.inputs.clear()
     graph.nodes.append(plugin_node(DECODE_OP, "lsnet_decode", levels, outputs,

@@ -14,7 +14,7 @@ from lsnet import validation as check
 from lsnet.errors import LSNetError
 from lsnet.landmarks import NUM_LANDMARKS, TASKS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: `input_kind` (a version-1 reader would feed a frames model normalised images)
 ONNX_METADATA_KEY = "lsnet_description"
 EXPORT_INFO_KEY = "lsnet_export"  # ONNX metadata: what `lsnet export onnx` recorded (checkpoint, batch, opset)
 DECODE_NODE_PREFIX = "lsnet_decode/"  # ONNX: names of the decode + NMS nodes `lsnet export onnx` appends
@@ -25,6 +25,14 @@ PATCHED_METADATA_KEY = "lsnet_patched"  # ONNX metadata: present once `lsnet exp
 #   landmark_extent – min/max over the N landmarks (segm; pose with kps-box)
 #   side_midpoints  – a separate 5-vector box branch regressing side midpoints (pose with obj-box)
 BOX_SOURCES = ("extreme_points", "landmark_extent", "side_midpoints")
+
+# What a model's input is (`lsnet export onnx --frames`, docs/architecture.md §5):
+#   images – float32 [B, 3, H, W], pre-processed on the host (`lsnet.runtime.preprocess`); outputs in canvas pixels
+#   frames – uint8 [B, H, W, 3] BGR frames as they arrive, any H×W; the graph letterboxes them into
+#            input_size and its outputs are in frame pixels (`lsnet.export.frames_graph`)
+INPUT_KINDS = ("images", "frames")
+FRAMES_INPUT = "frames"  # the input tensor of a frames model
+CANVAS_OUTPUT_PREFIX = "canvas_"  # a frames model's decode writes canvas_<output> in canvas pixels
 
 
 # The box sources each task's head can produce (lsnet.model.head.branches_for).
@@ -51,7 +59,8 @@ class ModelDescription:
     score_threshold: float = 0.05
     nms_iou_threshold: float = 0.6
     max_detections: int = 100
-    format_version: int = FORMAT_VERSION
+    input_kind: str = "images"  # INPUT_KINDS; files written before it existed are images models
+    format_version: int = 1  # the oldest reader format that understands this description (set below)
     extra: dict = field(default_factory=dict)  # free-form provenance (training run, metrics)
 
     def __post_init__(self) -> None:
@@ -80,12 +89,19 @@ class ModelDescription:
         self.score_threshold = check.probability(self.score_threshold, "score_threshold", where)
         self.nms_iou_threshold = check.number(self.nms_iou_threshold, "nms_iou_threshold", where, maximum=1, above=0)
         check.integer(self.max_detections, "max_detections", where, 1)
+        self.input_kind = check.choice(self.input_kind, "input_kind", where, INPUT_KINDS)
+        # Images models stay readable by older lsnet releases; a frames model needs a reader that knows it.
         check.integer(self.format_version, "format_version", where, 1)
+        self.format_version = 2 if self.input_kind == "frames" else 1
         check.mapping(self.extra, "extra", where)
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def takes_frames(self) -> bool:
+        return self.input_kind == "frames"
 
     def replace(self, **changes) -> "ModelDescription":
         """A copy with `changes`, checked like any description."""

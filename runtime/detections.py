@@ -6,12 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lsnet.description import ModelDescription
+from lsnet.description import CANVAS_OUTPUT_PREFIX, ModelDescription
 from lsnet.errors import LSNetError
 from lsnet.runtime.preprocess import Letterbox
 
 # The outputs of every exported graph, in this order (docs/architecture.md §3).
 PADDED_OUTPUT_NAMES = ("num_dets", "boxes", "scores", "labels", "landmarks")
+
+
+def decode_output_names(description) -> list[str]:
+    """The tensors an exported graph's decode writes: its outputs, or a frames model's `canvas_…`
+    (canvas pixels, which its letterbox maps to frame pixels)."""
+    prefix = CANVAS_OUTPUT_PREFIX if description.takes_frames else ""
+    return [prefix + name for name in PADDED_OUTPUT_NAMES]
 
 
 def check_outputs(description: ModelDescription, shapes: dict[str, list], where: str) -> None:

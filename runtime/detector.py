@@ -1,6 +1,9 @@
 """The detector every backend provides (docs/architecture.md §5): pre-processing, the backend's model
 call on a padded batch, and post-processing back to original pixels — only the middle step
-differs between PyTorch, ONNX Runtime and TensorRT."""
+differs between PyTorch, ONNX Runtime and TensorRT.
+
+A frames model (`description.input_kind == "frames"`) letterboxes inside its graph: its
+pre-processing is stacking the uint8 frames (`stack_frames`), its outputs are in frame pixels."""
 from __future__ import annotations
 
 import time
@@ -10,7 +13,7 @@ import numpy as np
 
 from lsnet.description import ModelDescription
 from lsnet.runtime.detections import Detections, detections_from_padded
-from lsnet.runtime.preprocess import dynamic_canvas, preprocess
+from lsnet.runtime.preprocess import Letterbox, dynamic_canvas, preprocess, stack_frames
 
 
 class Detector:
@@ -35,7 +38,8 @@ class Detector:
         raise NotImplementedError
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Normalised float32 [B, 3, H, W] → padded outputs (`num_dets`, `boxes`, …) in canvas pixels."""
+        """The batch `prepare` made → padded outputs (`num_dets`, `boxes`, …): normalised float32
+        [B, 3, H, W] → canvas pixels; for a frames model uint8 [B, H, W, 3] → frame pixels."""
         raise NotImplementedError
 
     def fit_batch(self, batch: np.ndarray) -> np.ndarray:
@@ -46,19 +50,38 @@ class Detector:
     def canvas_for(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
         return dynamic_canvas(images, self.description) if self.dynamic else self.description.input_size
 
+    def prepare(self, images: list[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
+        """The host pre-processing: the batch `infer` takes, and how each image maps back."""
+        if self.description.takes_frames:
+            return stack_frames(images)
+        return preprocess(images, self.description, self.canvas_for(images))
+
     def predict(self, images: np.ndarray | Sequence[np.ndarray]) -> Detections | list[Detections]:
         """One BGR uint8 image → `Detections`; a list of images → a list."""
         single = isinstance(images, np.ndarray) and images.ndim in (2, 3)
         images = [images] if single else list(images)
         step = self.max_batch or max(len(images), 1)
         results = []
-        for start in range(0, len(images), step):
-            results += self._predict_chunk(images[start:start + step])
+        for run in self._same_size_runs(images):
+            for start in range(0, len(run), step):
+                results += self._predict_chunk(run[start:start + step])
         return results[0] if single else results
+
+    def _same_size_runs(self, images: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """The images in one run, or, for a frames model (one tensor per batch), in runs of one size."""
+        if not self.description.takes_frames:
+            return [images] if images else []
+        runs: list[list[np.ndarray]] = []
+        for image in images:
+            if runs and np.shape(image)[:2] == np.shape(runs[-1][-1])[:2]:
+                runs[-1].append(image)
+            else:
+                runs.append([image])
+        return runs
 
     def _predict_chunk(self, images: list[np.ndarray]) -> list[Detections]:
         t0 = time.perf_counter()
-        batch, letterboxes = preprocess(images, self.description, self.canvas_for(images))
+        batch, letterboxes = self.prepare(images)
         t1 = time.perf_counter()
         self.model_stages = {}
         outputs = self.infer(batch)

@@ -3,6 +3,10 @@
 Keep-ratio resize into a canvas, normalise (RGB, mean/std of the model description), pad the
 bottom/right with zeros. `Letterbox` records the mapping so detections go back to the original
 image with `Letterbox.to_original`.
+
+A frames model (`lsnet export onnx --frames`) does all of this inside its graph
+(`lsnet.export.frames_graph`, the same rule: `fit_scale`); its host pre-processing is
+`stack_frames`, and its outputs are already in frame pixels.
 """
 from __future__ import annotations
 
@@ -23,6 +27,12 @@ class Letterbox:
     resized_hw: tuple[int, int]
     canvas_hw: tuple[int, int]
 
+    @classmethod
+    def identity(cls, hw: tuple[int, int]) -> "Letterbox":
+        """A frame the model letterboxed itself: its outputs are in the frame's pixels already."""
+        hw = (int(hw[0]), int(hw[1]))
+        return cls(1.0, hw, hw, hw)
+
     def to_original(self, xy: np.ndarray) -> np.ndarray:
         """Canvas pixel coordinates (…, 2) → original-image pixels, clamped to the image."""
         h, w = self.original_hw
@@ -39,11 +49,16 @@ def round_up(value: int, divisor: int) -> int:
 def fit_scale(original_hw: tuple[int, int], target_hw: tuple[int, int]) -> tuple[float, tuple[int, int]]:
     """Largest scale that fits the image inside `target_hw`, and the resized (h, w).
 
-    Rounded as mmcv's `imrescale` does (docs/lsnet-official.md §7: keep-ratio resize).
+    Rounded half up as mmcv's `imrescale` does (docs/lsnet-official.md §7: keep-ratio resize), in
+    integers: floats misround exact halves (1408×55 into 192² is 7.4999… px wide in float64), and
+    the frames graph computes the same integers (`lsnet.export.frames_graph`).
     """
-    h, w = original_hw
-    scale = min(target_hw[0] / h, target_hw[1] / w)
-    return scale, (max(1, int(h * scale + 0.5)), max(1, int(w * scale + 0.5)))
+    (h, w), (th, tw) = (int(v) for v in original_hw), (int(v) for v in target_hw)
+    if th * w <= tw * h:  # the height binds: scale = th / h
+        resized = (th, (2 * w * th + h) // (2 * h))
+    else:  # the width binds: scale = tw / w
+        resized = ((2 * h * tw + w) // (2 * w), tw)
+    return min(th / h, tw / w), (max(1, resized[0]), max(1, resized[1]))
 
 
 def resize_keep_ratio(image: np.ndarray, target_hw: tuple[int, int]) -> tuple[np.ndarray, float]:
@@ -94,6 +109,21 @@ def preprocess(images_bgr: list[np.ndarray], description, canvas_hw: tuple[int, 
         batch[i, :, :rh, :rw] = normalise(rgb, description.mean, description.std)
         boxes.append(Letterbox(scale, tuple(img.shape[:2]), (rh, rw), canvas_hw))
     return batch, boxes
+
+
+def stack_frames(frames: list[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
+    """BGR uint8 frames of one size → the uint8 batch [B, H, W, 3] a frames model takes.
+
+    No copy for one contiguous frame. The frames of one batch must share a size (one tensor);
+    `Detector.predict` splits a list of mixed sizes into runs of one size.
+    """
+    frames = [check_image(f) for f in frames]
+    sizes = {f.shape[:2] for f in frames}
+    if len(sizes) > 1:
+        listed = ", ".join(f"{w}×{h}" for h, w in sorted(sizes))
+        raise LSNetError(f"a frames model takes a batch of frames of one size, got {listed}")
+    batch = np.ascontiguousarray(frames[0][None]) if len(frames) == 1 else np.stack(frames)
+    return batch, [Letterbox.identity(f.shape[:2]) for f in frames]
 
 
 def dynamic_canvas(images_bgr: list[np.ndarray], description) -> tuple[int, int]:

@@ -7,7 +7,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # Everything an exported graph depends on besides the checkpoint.
 EXPORT_SOURCES = sorted([*REPO.glob("lsnet/model/*.py"), REPO / "lsnet/description.py", REPO / "lsnet/landmarks.py",
-                         REPO / "export/onnx_export.py", REPO / "export/decode_graph.py"])
+                         REPO / "export/onnx_export.py", REPO / "export/decode_graph.py",
+                         REPO / "export/graph_builder.py"])
 EXPORT_PACKAGES = ("torch", "onnx", "onnxscript", "onnxslim")
 
 

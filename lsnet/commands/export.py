@@ -20,10 +20,16 @@ def _add_onnx(sub) -> None:
         "onnx", help="checkpoint → portable ONNX (standard ops, runs on ONNX Runtime CPU)",
         description="Export CKPT to one self-contained ONNX file: the network, decoding and NMS in standard "
                     "ops, the model description in its metadata. Input `images` [B, 3, H, W] (normalised, "
-                    "padded); outputs num_dets, boxes, scores, labels, landmarks.")
+                    "padded); outputs num_dets, boxes, scores, labels, landmarks. With --frames the input is "
+                    "`frames` uint8 [B, H, W, 3], BGR frames of any size as a camera gives them (one size per "
+                    "batch): the graph resizes, pads and normalises them onto the canvas, and its boxes and "
+                    "landmarks are in frame pixels.")
     p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt)")
     p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx)")
-    p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32)")
+    p.add_argument("--frames", action="store_true",
+                   help="pre-processing inside the graph: uint8 BGR frames of any size in, frame pixels out")
+    p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32); "
+                                                          "with --frames: dynamic batch (frames are any size anyway)")
     p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size of a static export (default: 1)")
     p.add_argument("--imgsz", type=positive_int, nargs=2, metavar=("H", "W"),
                    help="input size (default: the checkpoint's input size)")
@@ -112,9 +118,14 @@ def _add_engine(sub) -> None:
                                                      "(default: E.calib)")
     p.add_argument("--portable", action="store_true",
                    help="no lsnet plugins: TensorRT's own DeformConv, GridSample and NMS layers")
+    p.add_argument("--frames", action="store_true",
+                   help="a frames engine from a .pt or an images ONNX: uint8 BGR frames in, the letterbox on the GPU "
+                        "(a frames ONNX is one already); --imgsz, --min-imgsz, --max-imgsz are then frame sizes "
+                        "(default 1080×1920; --dynamic: 32×32 to 2160×3840)")
     p.add_argument("--batch", type=positive_int, metavar="N", help="batch size (static), the largest batch (--dynamic)")
     p.add_argument("--imgsz", type=positive_int, nargs=2, metavar=("H", "W"),
-                   help="canvas size (the profile's opt; default: the model's input size)")
+                   help="canvas size (the profile's opt; default: the model's input size); a frames model's "
+                        "frame size (default 1080 1920)")
     p.add_argument("--dynamic", action="store_true", help="any batch 1…N and canvas between --min-imgsz and --max-imgsz")
     p.add_argument("--min-imgsz", type=positive_int, nargs=2, metavar=("H", "W"), help="--dynamic: smallest canvas (default "
                                                                                "two pad divisors)")
@@ -191,8 +202,12 @@ def run_onnx(args: argparse.Namespace) -> int:
     with claim_outputs([out], inputs=[args.checkpoint]), Steps("export onnx") as steps:
         written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
                               imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
-                              simplify_graph=not args.no_simplify, progress=steps)
-    shape = "dynamic batch, height and width" if args.dynamic else f"batch {args.batch}"
+                              simplify_graph=not args.no_simplify, progress=steps, frames=args.frames)
+    if args.frames:
+        shape = ("uint8 frames of any size, " + ("dynamic batch" if args.dynamic else f"batch {args.batch}")
+                 + " (one frame size per batch)")
+    else:
+        shape = "dynamic batch, height and width" if args.dynamic else f"batch {args.batch}"
     print(f"wrote {written} ({_size_mb(written)}, opset {args.opset}, {shape})")
     patched = written.with_suffix(".trt.onnx")
     print(f"next: lsnet export patch {written} --out {patched}   |   lsnet infer {written} SOURCE   |   "
@@ -248,7 +263,7 @@ def engine_options(args: argparse.Namespace):
         dynamic=args.dynamic, min_imgsz=size(args.min_imgsz), max_imgsz=size(args.max_imgsz), contexts=args.contexts,
         workspace_mb=args.workspace, timing_cache=path(args.timing_cache), calib_images=path(args.calib_images),
         calib_cache=path(args.calib_cache), plugins=path(args.plugins), device=args.device,
-        max_candidates=args.max_candidates, verbose=args.verbose)
+        max_candidates=args.max_candidates, frames=args.frames, verbose=args.verbose)
 
 
 def default_engine_path(model: Path) -> Path:

@@ -43,19 +43,33 @@ def read_metadata(session: ort.InferenceSession, path: str) -> tuple[ModelDescri
     return record.description, record.export_info
 
 
+def check_input(name: str, onnx_type: str, shape: list, description: ModelDescription, path: str) -> None:
+    """LSNetError unless the graph input is what the description's input_kind says."""
+    if description.takes_frames:
+        expected, ok = "uint8 frames [B, H, W, 3]", onnx_type == "tensor(uint8)" and len(shape) == 4 and shape[3] == 3
+    else:
+        expected, ok = "float32 images [B, 3, H, W]", onnx_type == "tensor(float)" and len(shape) == 4 and shape[1] == 3
+    if not ok:
+        raise LSNetError(f"{path}: its description says the model takes {expected}, but the graph input {name} is "
+                         f"{onnx_type} {list(shape)}; re-export it with `lsnet export onnx`")
+
+
 class OnnxRuntimeDetector(Detector):
     def __init__(self, session: ort.InferenceSession, description: ModelDescription, path: str = "",
                  export_info: dict | None = None):
         images = session.get_inputs()[0]
-        if len(session.get_inputs()) != 1 or len(images.shape) != 4:
-            raise LSNetError(f"{path}: expected one input images [B, 3, H, W], the graph has "
+        if len(session.get_inputs()) != 1:
+            raise LSNetError(f"{path}: expected one input, the graph has "
                              f"{', '.join(f'{i.name} {i.shape}' for i in session.get_inputs())}; "
                              "export it with `lsnet export onnx`")
-        batch, _, height, width = images.shape
-        dynamic = not (isinstance(height, int) and isinstance(width, int))
+        check_input(images.name, images.type, images.shape, description, path)
+        batch, height, width = (images.shape[0], *images.shape[1:3]) if description.takes_frames else \
+            (images.shape[0], *images.shape[2:])
+        # A frames model letterboxes onto its own fixed canvas: there is no canvas to choose.
+        dynamic = not description.takes_frames and not (isinstance(height, int) and isinstance(width, int))
         fixed = isinstance(batch, int)
         super().__init__(description, dynamic=dynamic, max_batch=batch if fixed else None, fixed_batch=fixed)
-        if not dynamic and (height, width) != tuple(description.input_size):
+        if not dynamic and not description.takes_frames and (height, width) != tuple(description.input_size):
             raise LSNetError(f"{path}: the graph's input is {height}×{width} but its description says "
                              f"{description.input_size[0]}×{description.input_size[1]}; re-export it")
         check_outputs(description, {o.name: o.shape for o in session.get_outputs()}, path)

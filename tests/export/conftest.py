@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from export_cache import cache_key
+from export_cache import REPO, cache_key
 from export_helpers import ExportedModel
 from model_recipes import RECIPES, build_checkpoint
 
@@ -26,8 +26,10 @@ class ExportedModels:
 
     def __getitem__(self, name: str) -> ExportedModel:
         recipe = RECIPES[name]
-        folder = self._folder(name, json.dumps(recipe, sort_keys=True).encode()
-                              + inspect.getsource(build_checkpoint).encode())
+        source = json.dumps(recipe, sort_keys=True).encode() + inspect.getsource(build_checkpoint).encode()
+        if recipe.get("export", {}).get("frames"):  # the letterbox is part of that export
+            source += (REPO / "export/frames_graph.py").read_bytes()
+        folder = self._folder(name, source)
         checkpoint = folder / "model.pt"
         if not checkpoint.is_file():
             build_checkpoint(checkpoint, recipe)
@@ -38,6 +40,23 @@ class ExportedModels:
         name = checkpoint.stem + "".join(f"-{k}{v}" for k, v in sorted(export_options.items())).replace(" ", "")
         folder = self._folder(name, checkpoint.read_bytes())
         return self._exported(name, checkpoint, folder / "model.onnx", export_options)
+
+    def frames(self, name: str) -> ExportedModel:
+        """The frames model of recipe `name` (`add_frames_input` on its cached portable ONNX, made
+        this session like the patch: the code under test), portable and patched."""
+        import onnx
+
+        from lsnet.export.frames_graph import add_frames_input
+        from lsnet.export.patch import patch_onnx
+
+        key = f"{name}+frames"
+        if key not in self.made:
+            base = self[name]
+            portable = self.patched_dir / f"{name}.frames.onnx"
+            onnx.save(add_frames_input(onnx.load(base.portable)), portable)
+            report = patch_onnx(portable, self.patched_dir / f"{name}.frames.trt.onnx")
+            self.made[key] = ExportedModel(key, base.checkpoint, portable, report.out, report)
+        return self.made[key]
 
     def _folder(self, name: str, model_source: bytes) -> Path:
         """The model's cache folder; older exports of the same name are stale and go."""

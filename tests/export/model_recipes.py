@@ -20,6 +20,8 @@ RECIPES = {
                  "description": {"max_detections": 1000}},
     "bbox_dynamic": {"config": {"task": "bbox"}, "export": {"dynamic": True}},
     "bbox_unsimplified": {"config": {"task": "bbox"}, "export": {"simplify_graph": False}},
+    # `lsnet export onnx --frames --dynamic`: the network exported with a dynamic batch and a static canvas.
+    "bbox_frames_dynamic": {"config": {"task": "bbox"}, "export": {"frames": True, "dynamic": True}},
 }
 TASK_MODELS = ("bbox", "segm_cumulative", "pose_obj", "pose_kps")
 

@@ -18,6 +18,18 @@ def small_patched(small_onnx) -> Path:
     return patch_onnx(small_onnx, small_onnx.with_name("small.trt.onnx")).out
 
 
+@pytest.fixture(scope="session")
+def small_frames_onnx(small_onnx) -> Path:
+    """The frames model of `small_onnx` (`add_frames_input`: uint8 frames in, frame pixels out), next to it."""
+    import onnx
+
+    from lsnet.export.frames_graph import add_frames_input
+
+    out = small_onnx.with_name("small.frames.onnx")
+    onnx.save(add_frames_input(onnx.load(small_onnx)), out)
+    return out
+
+
 @pytest.fixture
 def fixed_output_onnx(tmp_path):
     """fixed_output_onnx(batch, height, width) → path of a PLUMBING FIXTURE, NOT A MODEL.

@@ -104,3 +104,61 @@ def test_runtime_and_onnx_inference_never_import_torch(small_onnx):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok onnxruntime"
+
+
+def scene_frame(hw: tuple[int, int]) -> np.ndarray:
+    """A synthetic validation scene (shapes) at size hw."""
+    import cv2
+
+    from lsnet.data.synth import scene
+
+    image = scene("bbox", 0, "val", 3, (96, 160), 4)[0]
+    return cv2.resize(image, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+
+
+def test_a_frames_model_takes_the_frame_as_it_is_and_agrees_with_the_images_model(small_onnx, small_frames_onnx):
+    """Plumbing (the untrained small model detects little; tests/export/test_frames_graph.py compares
+    detections of a model that detects)."""
+    images_model, frames_model = load(small_onnx), load(small_frames_onnx)
+    assert frames_model.description.takes_frames and not images_model.description.takes_frames
+    assert (frames_model.dynamic, frames_model.max_batch, frames_model.input_name) == (False, 1, "frames")
+    frame = scene_frame((96, 128))  # fits the 128×128 canvas unresized: the two pre-processings agree exactly
+    batch, _ = frames_model.prepare([frame])
+    assert batch.dtype == np.uint8 and batch.shape == (1, 96, 128, 3) and np.shares_memory(batch, frame)
+    expected, found = images_model.predict(frame), frames_model.predict(frame)
+    assert len(found) == len(expected)
+    np.testing.assert_allclose(found.scores, expected.scores, atol=1e-5)
+    np.testing.assert_allclose(found.boxes, expected.boxes, atol=1e-3)
+    np.testing.assert_allclose(found.landmarks, expected.landmarks, atol=1e-3)
+    assert (found.boxes[:, 2] <= 128).all() and (found.boxes[:, 3] <= 96).all()  # frame pixels, clamped to the frame
+
+
+def test_a_frames_model_gets_batches_of_one_frame_size_and_answers_in_frame_pixels(fixed_output_onnx, tmp_path):
+    from lsnet.export.frames_graph import add_frames_input
+
+    path = tmp_path / "frames_fixture.onnx"  # plumbing: one fixed box (16, 16, 64, 64) in canvas pixels
+    onnx.save(add_frames_input(onnx.load(fixed_output_onnx("batch", 128, 128))), path)
+    detector = load(path)
+    shapes, infer = [], detector.infer
+    detector.infer = lambda batch: shapes.append(batch.shape) or infer(batch)
+    tall, wide = np.zeros((64, 32, 3), np.uint8), np.zeros((256, 512, 3), np.uint8)  # scale 2 and 0.25
+    results = detector.predict([tall, tall, wide, tall])
+    assert shapes == [(2, 64, 32, 3), (1, 256, 512, 3), (1, 64, 32, 3)]  # runs of one size, in order
+    assert [len(r) for r in results] == [1, 1, 1, 1]
+    np.testing.assert_allclose(results[0].boxes, [[8, 8, 32, 32]])  # ÷ 2, x clamped to the 32-px-wide frame
+    np.testing.assert_allclose(results[2].boxes, [[64, 64, 256, 256]])  # ÷ 0.25
+    np.testing.assert_allclose(results[3].landmarks, results[0].landmarks)
+
+
+def test_a_graph_whose_input_contradicts_its_input_kind_is_refused(small_onnx, tmp_path):
+    from lsnet.description import ONNX_METADATA_KEY, ModelDescription
+
+    model = onnx.load(small_onnx)
+    entry = next(p for p in model.metadata_props if p.key == ONNX_METADATA_KEY)
+    description = ModelDescription.from_json(entry.value)
+    description.input_kind = "frames"
+    entry.value = description.to_json()
+    onnx.save(model, tmp_path / "mislabelled.onnx")
+    with pytest.raises(LSNetError, match=r"says the model takes uint8 frames \[B, H, W, 3\], but the graph input "
+                                         r"images is tensor\(float\) \[1, 3, 128, 128\]"):
+        load(tmp_path / "mislabelled.onnx")
