@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from lsnet.description import ModelDescription
@@ -72,10 +73,19 @@ def calibration_images(folder: str | Path, batch: int) -> list[Path]:
 
 def calibration_batches(paths: list[Path], description: ModelDescription, batch: int,
                         canvas_hw: tuple[int, int]) -> Iterator[np.ndarray]:
-    """Float32 [batch, 3, H, W] arrays, full batches only (TensorRT calibrates at one batch size)."""
+    """Float32 [batch, 3, H, W] arrays, full batches only (TensorRT calibrates at one batch size).
+
+    A frames engine takes uint8 [batch, H, W, 3] frames of one size, `canvas_hw` being the frame
+    size of its profile's opt shape: each image is stretched to it (OpenCV, bilinear) and the
+    graph letterboxes it as it will letterbox the deployment's frames.
+    """
     for start in range(0, len(paths) - batch + 1, batch):
         images = [read_image(p) for p in paths[start:start + batch]]
-        yield np.ascontiguousarray(preprocess(images, description, canvas_hw)[0])
+        if description.takes_frames:
+            size = (canvas_hw[1], canvas_hw[0])
+            yield np.stack([cv2.resize(image, size, interpolation=cv2.INTER_LINEAR) for image in images])
+        else:
+            yield np.ascontiguousarray(preprocess(images, description, canvas_hw)[0])
 
 
 def entropy_calibrator(trt, cuda, batches: Iterator[np.ndarray], batch: int, cache: Path):

@@ -66,6 +66,7 @@ class EngineOptions:
     device: str = "cuda"
     max_candidates: int = 4096  # LSNetDecode, when patching on the way
     opset: int = 19  # when exporting a .pt on the way
+    frames: bool = False  # a frames engine (uint8 frames in, `lsnet export onnx --frames`) from a .pt or images ONNX
     verbose: bool = False
 
 
@@ -135,10 +136,14 @@ def prepare_onnx(source: Path, kind: str, options: EngineOptions, folder: Path,
     if kind == "checkpoint":
         from lsnet.export.onnx_export import export_onnx
 
-        log(f"exporting {source} to ONNX (opset {options.opset}) …")
+        log(f"exporting {source} to ONNX (opset {options.opset}{', frames' if options.frames else ''}) …")
+        # A frames engine's --imgsz is a frame size: the canvas stays the checkpoint's input size.
         source = export_onnx(source, folder / f"{source.stem}.onnx", dynamic=options.dynamic,
-                             batch=options.batch or 1, imgsz=options.imgsz, opset=options.opset)
+                             batch=options.batch or 1, imgsz=None if options.frames else options.imgsz,
+                             opset=options.opset, frames=options.frames)
         kind = "portable"
+    elif options.frames:
+        source = _frames_model(source, kind, folder, log)
     if kind == "portable" and not options.portable:
         from lsnet.export.patch import patch_onnx
 
@@ -148,12 +153,28 @@ def prepare_onnx(source: Path, kind: str, options: EngineOptions, folder: Path,
     return source, kind
 
 
+def _frames_model(source: Path, kind: str, folder: Path, log: Callable[[str], None]) -> Path:
+    """--frames on an ONNX: a frames model stays as it is; a portable images model gets the letterbox."""
+    model = onnx.load(source)
+    if ModelDescription.from_json(onnx_metadata(model, source)[ONNX_METADATA_KEY]).takes_frames:
+        return source
+    if kind == "patched":
+        raise LSNetError(f"{source} is a patched images model; --frames builds from the portable export (or "
+                         "`lsnet export onnx CKPT --frames`)")
+    from lsnet.export.frames_graph import add_frames_input
+
+    out = folder / f"{source.stem}.frames.onnx"
+    onnx.save(add_frames_input(model), out)
+    log(f"frames model: {out.name} (the letterbox inside the graph)")
+    return out
+
+
 # EngineOptions field → its `lsnet export engine` option (precision and verbose are handled apart).
 CLI_OPTIONS = {"portable": "--portable", "batch": "--batch", "imgsz": "--imgsz", "dynamic": "--dynamic",
                "min_imgsz": "--min-imgsz", "max_imgsz": "--max-imgsz", "contexts": "--contexts",
                "workspace_mb": "--workspace", "timing_cache": "--timing-cache", "calib_images": "--calib-images",
                "calib_cache": "--calib-cache", "plugins": "--plugins", "device": "--device",
-               "max_candidates": "--max-candidates", "opset": "--opset"}
+               "max_candidates": "--max-candidates", "opset": "--opset", "frames": "--frames"}
 
 
 def rebuild_command(source: Path, out: Path, options: EngineOptions) -> str:
@@ -222,7 +243,7 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
                                                     library, plan, pin_tensors, log)
     atomic_write(out, serialized)
     built = EngineMetadata(
-        description=ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])}),
+        description=engine_description(description, profile),
         tensorrt_version=setup.version, gpu_name=setup.gpu.name, compute_capability=setup.gpu.compute_capability,
         engine_sha256=hashlib.sha256(serialized).hexdigest(), inputs=network_io[0], outputs=network_io[1],
         build={"source": str(source), "graph": graph_kind, "precision": plan.precision,
@@ -235,6 +256,14 @@ def build_engine(source: str | Path, out: str | Path, options: EngineOptions | N
         plugin_library=str(library) if library else None, plugin_sha256=sha256_file(library) if library else None,
         lsnet_version=__version__, export=record.export_info)
     return EngineReport(out, write_sidecar(built, out), built, profile, time.perf_counter() - started)
+
+
+def engine_description(description: ModelDescription, profile: ShapeProfile) -> ModelDescription:
+    """The sidecar's description: input_size is the canvas the engine is tuned for (the profile's opt),
+    except for a frames engine, whose profile is over frame sizes and whose canvas is the graph's."""
+    if description.takes_frames:
+        return description
+    return ModelDescription.from_dict({**description.to_dict(), "input_size": list(profile.opt[2:])})
 
 
 def _apply_precision(model: onnx.ModelProto, onnx_path: Path, plan: BuildPlan, folder: Path,
@@ -395,12 +424,12 @@ def _attach_calibrator(trt, cuda, config, shapes, description: ModelDescription,
     images at the profile's opt shape."""
     from lsnet.export.calibration import calibration_batches, calibration_images, entropy_calibrator
 
-    batch, canvas = profile.opt[0], profile.opt[2:]
+    batch, size = profile.opt[0], profile.hw("opt")  # a canvas, or a frames engine's frame size
     paths = calibration_images(options.calib_images, batch) if options.calib_images else []
     cache = Path(options.calib_cache)
     log(f"INT8 calibration (TensorRT 10's deprecated calibrator, a fallback: `lsnet export quantize --int8` writes "
         f"an INT8 graph that TensorRT 10 and 11 build): {len(paths)} images in batches of {batch} at "
-        f"{canvas[0]}×{canvas[1]}, cache {cache}")
-    config.int8_calibrator = entropy_calibrator(trt, cuda, calibration_batches(paths, description, batch, canvas),
+        f"{size[0]}×{size[1]}, cache {cache}")
+    config.int8_calibrator = entropy_calibrator(trt, cuda, calibration_batches(paths, description, batch, size),
                                                 batch, cache)
     config.set_calibration_profile(shapes)

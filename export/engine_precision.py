@@ -12,7 +12,10 @@ Pinned to FP32, with the reason:
   comparisons, and the offsets are sampling positions in pixels (docs/lsnet-official.md §2.4); in a portable graph
   also the grid arithmetic between the offsets and GridSample;
 - normalisation layers (the GroupNorm of towers and head): their mean and variance over whole
-  maps lose accuracy in FP16.
+  maps lose accuracy in FP16;
+- a frames model's letterbox and its mapping back to frame pixels (`frames_graph`): the
+  resize, normalisation and scale in FP16 would round pixel values of 128–255 to 1/8 and
+  frame coordinates above 2048 to 2 px; they are a few cheap layers.
 The pyramid DCN itself runs at the engine's precision: its plugin takes one type for all its
 inputs, so the FP32 offsets are rounded to FP16 at its input (1/32 px at offsets up to 64 px).
 """
@@ -25,6 +28,7 @@ import onnx_graphsurgeon as gs
 from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
 from lsnet.errors import LSNetError
 from lsnet.export.decode_graph import level_tensor_names
+from lsnet.export.frames_graph import letterbox_nodes
 from lsnet.export.patch_pyramid_dcn import find_pyramid_dcn_calls
 from lsnet.export.plugin_nodes import DECODE_OP, PYRAMID_DCN_OP
 from lsnet.export.subgraph import SHAPE_READERS, data_inputs, nodes_between, producer
@@ -72,6 +76,7 @@ def _grid_arithmetic(graph: gs.Graph) -> tuple[list[gs.Tensor], list[gs.Node]]:
 # Why each part stays FP32 (module docstring); the keys name the parts in logs and export records.
 DECODE, HEAD_OUTPUTS, OFFSETS, NORMALISATION = ("decode + NMS", "head outputs (scores, vectors)",
                                                 "pyramid-DCN offsets", "normalisation")
+LETTERBOX = "letterbox (frames model)"
 
 
 def fp32_parts(graph: gs.Graph, description: ModelDescription) -> dict[str, list[gs.Node]]:
@@ -88,7 +93,9 @@ def fp32_parts(graph: gs.Graph, description: ModelDescription) -> dict[str, list
     else:
         decode = nodes_between(graph.outputs, {t.name for t in head_maps}) or []
         offsets, grids = _grid_arithmetic(graph)
-    parts = {DECODE: decode, HEAD_OUTPUTS: back_to_convolutions(head_maps),
+    # the letterbox first: a frames graph's mapping to frame pixels also lies behind the decode
+    parts = {LETTERBOX: letterbox_nodes(graph, description), DECODE: decode,
+             HEAD_OUTPUTS: back_to_convolutions(head_maps),
              OFFSETS: grids + back_to_convolutions(offsets),
              NORMALISATION: [n for n in graph.nodes if n.op in NORMALISATIONS]}
     seen: set[int] = set()

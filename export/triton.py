@@ -67,6 +67,19 @@ def triton_config(metadata: EngineMetadata, name: str, instances: int = 1, gpus:
     return "\n".join(lines) + "\n"
 
 
+def _input_notes(d, profile: dict) -> str:
+    outputs = "Outputs `num_dets` [B, 1], `boxes` [B, K, 4], `scores` [B, K], `labels` [B, K], `landmarks` [B, K, N, 2]"
+    if d.takes_frames:
+        return (f"`{profile['input']}` uint8 [B, H, W, 3], shapes from {profile['min']} to {profile['max']}: BGR "
+                "frames as a camera or decoder gives them, one frame size per request batch; the engine resizes, "
+                f"pads and normalises them itself. {outputs} in frame pixels.")
+    return (f"`{profile['input']}` float32 [B, 3, H, W], shapes from {profile['min']} to {profile['max']}: the image "
+            "converted BGR → RGB, resized keeping its aspect ratio to fit the canvas, normalised (x − mean) / std "
+            "with the mean and std of `description.json`, zero-padded at the bottom and right "
+            f"(`lsnet.runtime.preprocess.preprocess`). {outputs} in canvas pixels; divide by the resize scale for "
+            "the original image (`lsnet.runtime.detections.detections_from_padded`).")
+
+
 def triton_readme(metadata: EngineMetadata, name: str) -> str:
     """Notes for whoever starts tritonserver with this model."""
     d, profile = metadata.description, metadata.profiles[0]
@@ -77,13 +90,7 @@ def triton_readme(metadata: EngineMetadata, name: str) -> str:
             f"the same TensorRT release (pick the Triton container whose release notes list TensorRT "
             f"{'.'.join(metadata.tensorrt_version.split('.')[:3])}) on a GPU of compute capability {cc}; otherwise "
             f"rebuild with `{metadata.rebuild_command}` and export again.", "",
-            "## Input and output", "",
-            f"`{profile['input']}` float32 [B, 3, H, W], shapes from {profile['min']} to {profile['max']}: the image "
-            "converted BGR → RGB, resized keeping its aspect ratio to fit the canvas, normalised (x − mean) / std "
-            "with the mean and std of `description.json`, zero-padded at the bottom and right "
-            "(`lsnet.runtime.preprocess.preprocess`). Outputs `num_dets` [B, 1], `boxes` [B, K, 4], `scores` "
-            "[B, K], `labels` [B, K], `landmarks` [B, K, N, 2] in canvas pixels; divide by the resize scale for "
-            "the original image (`lsnet.runtime.detections.detections_from_padded`).", ""]
+            "## Input and output", "", _input_notes(d, profile), ""]
     if metadata.plugin_library:
         text += ["## The plugin library", "",
                  "The plan contains LSNet plugin layers (LSNetPyramidDCN, LSNetDecode, namespace `lsnet`). "

@@ -15,7 +15,10 @@ Execution uses TensorRT 10's tensor-address API only — `set_input_shape`, `set
 - `contexts=N` keeps N execution contexts in a pool, so N threads run the engine concurrently;
   a dynamic engine needs one optimisation profile per concurrent context (TensorRT's rule),
   built with `lsnet export engine … --contexts N`;
-- `cuda_graph=True` captures a static engine's enqueue once and replays it (`cuda_graph.py`).
+- `cuda_graph=True` captures a static engine's enqueue once and replays it (`cuda_graph.py`);
+- a frames engine (`lsnet export onnx --frames`) takes the uint8 frames as they are: they are
+  copied into the pinned uint8 buffer and sent to the GPU at one byte per value (a quarter of
+  the float32 canvas's bytes at the same size), and the letterbox runs on the GPU.
 
 TensorRT, pycuda and the GPU are opened together when an engine is loaded (`TensorRTSetup`),
 never at import time.
@@ -55,6 +58,14 @@ def canvas_in_profile(canvas_hw: tuple[int, int], min_hw: tuple[int, int], max_h
         raise LSNetError(f"canvas {canvas_hw[0]}×{canvas_hw[1]} exceeds the engine's largest input "
                          f"{max_hw[0]}×{max_hw[1]}; rebuild it with a larger --max-imgsz")
     return max(canvas_hw[0], min_hw[0]), max(canvas_hw[1], min_hw[1])
+
+
+def frame_in_profile(frame_hw: tuple[int, int], min_hw: tuple[int, int], max_hw: tuple[int, int]) -> None:
+    """LSNetError unless a frames engine's profile takes frames of this size."""
+    if not (min_hw[0] <= frame_hw[0] <= max_hw[0] and min_hw[1] <= frame_hw[1] <= max_hw[1]):
+        raise LSNetError(f"a {frame_hw[1]}×{frame_hw[0]} frame is outside the engine's frame sizes "
+                         f"{min_hw[1]}×{min_hw[0]} … {max_hw[1]}×{max_hw[0]} (width×height); rebuild it with "
+                         "`lsnet export engine … --dynamic --min-imgsz H W --max-imgsz H W`")
 
 
 def plugin_library_for(metadata: EngineMetadata, plugins: str | Path | None) -> Path | None:
@@ -134,7 +145,11 @@ class TensorRTDetector(Detector):
                  cuda_graph: bool = False):
         profile = metadata.profiles[0]
         self.min_shape, self.max_shape = tuple(profile["min"]), tuple(profile["max"])
-        dynamic_size = self.min_shape[2:] != self.max_shape[2:]
+        self.frames = metadata.description.takes_frames
+        # (H, W) of the profile's smallest and largest input: canvases [B, 3, H, W] or frames [B, H, W, 3]
+        self.min_hw, self.max_hw = (self.min_shape[1:3], self.max_shape[1:3]) if self.frames else \
+            (self.min_shape[2:], self.max_shape[2:])
+        dynamic_size = not self.frames and self.min_hw != self.max_hw  # a frames engine's canvas is fixed
         super().__init__(metadata.description, dynamic=dynamic_size, max_batch=self.max_shape[0],
                          fixed_batch=self.min_shape[0] == self.max_shape[0])
         if cuda_graph and self.min_shape != self.max_shape:
@@ -169,12 +184,16 @@ class TensorRTDetector(Detector):
         return cls(engine, metadata, setup, contexts, cuda_graph)
 
     def canvas_for(self, images) -> tuple[int, int]:
+        if self.frames:
+            return tuple(self.description.input_size)
         if not self.dynamic:
-            return tuple(self.max_shape[2:])
-        return canvas_in_profile(dynamic_canvas(images, self.description), self.min_shape[2:], self.max_shape[2:])
+            return tuple(self.max_hw)
+        return canvas_in_profile(dynamic_canvas(images, self.description), self.min_hw, self.max_hw)
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         count = len(batch)
+        if self.frames:
+            frame_in_profile(batch.shape[1:3], self.min_hw, self.max_hw)
         batch = self.fit_batch(batch)
         slot = self._slots.get()  # blocks while every context is busy in other threads
         try:

@@ -25,8 +25,10 @@ class TwinsDetector(Detector):
     def __init__(self, graph: PatchedGraph, description: ModelDescription, path: str = "",
                  export_info: dict | None = None):
         images = graph.model.graph.input[0]
-        batch, _, height, width = (d.dim_value or None for d in images.type.tensor_type.shape.dim)
-        super().__init__(description, dynamic=not (height and width), max_batch=batch, fixed_batch=batch is not None)
+        batch, *dims = (d.dim_value or None for d in images.type.tensor_type.shape.dim)
+        height, width = dims[:2] if description.takes_frames else dims[1:]  # frames [B, H, W, 3]: no canvas to pick
+        super().__init__(description, dynamic=not description.takes_frames and not (height and width),
+                         max_batch=batch, fixed_batch=batch is not None)
         check_outputs(description, {o.name: [d.dim_value if d.HasField("dim_value") else None
                                              for d in o.type.tensor_type.shape.dim]
                                     for o in graph.model.graph.output}, path)

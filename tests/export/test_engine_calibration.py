@@ -35,6 +35,14 @@ def test_batches_are_full_and_equal_to_the_runtime_preprocessing(tmp_path):
     assert batches[0].dtype == np.float32 and batches[0].flags.c_contiguous
 
 
+def test_a_frames_engine_calibrates_on_uint8_frames_of_its_opt_frame_size(tmp_path):
+    paths = write_images(tmp_path / "calib", 4)
+    frames = ModelDescription(task="bbox", class_names=["a"], input_size=(64, 96), input_kind="frames")
+    batches = list(calibration_batches(paths, frames, batch=2, canvas_hw=(720, 1280)))
+    assert [b.shape for b in batches] == [(2, 720, 1280, 3)] * 2 and batches[0].dtype == np.uint8
+    np.testing.assert_array_equal(batches[1][0], cv2.resize(cv2.imread(str(paths[2])), (1280, 720)))
+
+
 @pytest.mark.parametrize("count, message", [(None, "does not exist"), (1, "has 1 images, fewer than one calibration batch of 4")])
 def test_too_few_calibration_images_are_refused(tmp_path, count, message):
     if count is not None:

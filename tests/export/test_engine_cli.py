@@ -114,6 +114,9 @@ def test_the_rebuild_command_parses_back_to_the_same_options():
     args = build_parser().parse_args(shlex.split(command)[1:])
     assert engine_options(args) == options
     assert rebuild_command(Path("m.onnx"), Path("m.engine"), EngineOptions()) == "lsnet export engine m.onnx --out m.engine"
+    frames = EngineOptions(frames=True, dynamic=True, imgsz=(720, 1280), max_imgsz=(2160, 3840))
+    args = build_parser().parse_args(shlex.split(rebuild_command(Path("m.pt"), Path("m.engine"), frames))[1:])
+    assert engine_options(args) == frames
 
 
 def test_engine_help_names_every_option(capsys):
@@ -121,7 +124,7 @@ def test_engine_help_names_every_option(capsys):
     text = capsys.readouterr().out
     for option in ("--fp32", "--int8", "--calib-images", "--calib-cache", "--portable", "--batch", "--imgsz",
                    "--dynamic", "--min-imgsz", "--max-imgsz", "--contexts", "--workspace", "--timing-cache",
-                   "--plugins", "--device"):
+                   "--plugins", "--device", "--frames"):
         assert option in text
 
 
@@ -172,3 +175,35 @@ def test_the_default_engine_name_keeps_the_precision(model, engine):
     from lsnet.commands.export import default_engine_path
 
     assert default_engine_path(Path("out") / model) == Path("out") / engine
+
+
+def test_a_frames_engine_keeps_the_graphs_canvas_in_its_sidecar_description():
+    from lsnet.export.engine import engine_description
+    from lsnet.export.engine_profiles import engine_profile
+
+    frames = ModelDescription(task="bbox", class_names=["a"], input_size=(64, 96), input_kind="frames")
+    profile = engine_profile(["batch", "height", "width", 3], frames, dynamic=True, input_name="frames")
+    assert engine_description(frames, profile).input_size == (64, 96)  # not the 1080×1920 frames of the profile
+    images = ModelDescription(task="bbox", class_names=["a"], input_size=(64, 96))
+    profile = engine_profile(["batch", 3, "height", "width"], images, imgsz=(128, 160))
+    assert engine_description(images, profile).input_size == (128, 160)  # the canvas it is tuned for
+
+
+def test_a_frames_model_goes_through_the_engine_preparation_like_an_images_model(models, tmp_path):
+    """Everything `lsnet export engine` does before TensorRT: what the source is, the patch, the
+    profile from the ONNX input, the FP32 layers."""
+    from lsnet.export.engine import input_shape, onnx_metadata
+    from lsnet.export.engine_precision import fp32_tensor_names
+    from lsnet.export.engine_profiles import engine_profile
+
+    portable = models.frames("bbox").portable
+    assert source_kind(portable) == "portable"
+    patched, kind = prepare_onnx(portable, "portable", EngineOptions(), tmp_path, print)
+    assert kind == "patched" and source_kind(patched) == "patched"
+    for path in (portable, patched):
+        model = onnx.load(path)
+        description = ModelDescription.from_json(onnx_metadata(model, path)[ONNX_METADATA_KEY])
+        name, dims = input_shape(model)
+        profile = engine_profile(dims, description, dynamic=True, max_imgsz=(1440, 2560), input_name=name)
+        assert (name, profile.min, profile.max) == ("frames", (2, 32, 32, 3), (2, 1440, 2560, 3))
+        assert {"boxes", "landmarks", "images"} <= set(fp32_tensor_names(model))  # letterbox and mapping in FP32

@@ -97,3 +97,33 @@ def test_float16_patched_graph_feeds_the_pyramid_dcn_fp16_and_the_decode_fp32(mo
 def test_float16_graph_keeps_the_metadata(models, key):
     half, _ = to_float16(onnx.load(models["bbox"].patched))
     assert key in {p.key for p in half.metadata_props}
+
+
+def test_float16_frames_graph_keeps_the_letterbox_fp32_and_runs_close_to_fp32(models):
+    from lsnet.export.frames_graph import FRAMES_NODE_PREFIX
+
+    model = onnx.load(models.frames("bbox").portable)
+    half, kept = to_float16(model)
+    onnx.checker.check_model(half, full_check=True)
+    onnx.shape_inference.infer_shapes(half, check_type=True, strict_mode=True)
+    assert half.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    letterbox = {n.name for n in model.graph.node if n.name.startswith(FRAMES_NODE_PREFIX)}
+    assert letterbox and letterbox <= set(kept)  # resize, normalisation and the mapping to frame pixels
+
+    frames = np.random.default_rng(5).integers(0, 256, (2, 96, 120, 3), dtype=np.uint8)
+    results = []
+    for graph in (model, half):
+        session = ort.InferenceSession(with_head_maps(graph), providers=["CPUExecutionProvider"])
+        results.append(dict(zip([o.name for o in session.get_outputs()], session.run(None, {"frames": frames}))))
+    for name in HEAD_MAPS:
+        np.testing.assert_allclose(results[1][name], results[0][name], atol=2e-3, rtol=0, err_msg=name)
+
+
+def test_patched_frames_graph_keeps_the_letterbox_and_the_mapping_to_frame_pixels_fp32(models):
+    from lsnet.export.frames_graph import FRAMES_NODE_PREFIX
+
+    graph, description = graph_of(models.frames("bbox").patched)
+    kept = fp32_nodes(graph, description)
+    letterbox = [n for n in graph.nodes if n.name.startswith(FRAMES_NODE_PREFIX)]
+    assert letterbox and {id(n) for n in letterbox} <= {id(n) for n in kept}
+    assert kept_ops(kept).count(DECODE_OP) == 1

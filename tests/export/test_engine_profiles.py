@@ -61,3 +61,34 @@ def test_validate_profile_checks_channels_and_batch():
         validate_profile(ShapeProfile("images", (1, 1, 64, 64), (1, 1, 64, 64), (1, 1, 64, 64)), 32)
     with pytest.raises(LSNetError, match="batch must be ≥ 1"):
         validate_profile(ShapeProfile("images", (0, 3, 64, 64), (1, 3, 64, 64), (1, 3, 64, 64)), 32)
+
+
+FRAMES = ModelDescription(task="bbox", class_names=["a"], input_size=(512, 640), input_kind="frames")
+FRAMES_INPUT = ["batch", "height", "width", 3]
+
+
+def test_a_frames_engine_is_built_for_1080p_frames_by_default_whatever_its_canvas():
+    profile = engine_profile(FRAMES_INPUT, FRAMES, input_name="frames")
+    assert profile.min == profile.opt == profile.max == (1, 1080, 1920, 3) and profile.frames
+    assert profile.hw("opt") == (1080, 1920)
+    assert engine_profile([2, "height", "width", 3], FRAMES, imgsz=(720, 1280)).opt == (2, 720, 1280, 3)
+
+
+def test_a_dynamic_frames_engine_takes_frames_up_to_4k_any_size_no_pad_divisor():
+    profile = engine_profile(FRAMES_INPUT, FRAMES, batch=4, dynamic=True, input_name="frames")
+    assert (profile.min, profile.opt, profile.max) == ((1, 32, 32, 3), (4, 1080, 1920, 3), (4, 2160, 3840, 3))
+    profile = engine_profile(FRAMES_INPUT, FRAMES, dynamic=True, min_imgsz=(720, 1280), imgsz=(1081, 1919),
+                             max_imgsz=(1440, 2560))
+    assert (profile.hw("min"), profile.hw("opt"), profile.hw("max")) == ((720, 1280), (1081, 1919), (1440, 2560))
+    assert engine_profile([2, "height", "width", 3], FRAMES, dynamic=True).min[0] == 2  # a fixed batch stays fixed
+
+
+@pytest.mark.parametrize("shape, options, message", [
+    (FRAMES_INPUT, {"dynamic": True, "max_imgsz": (720, 1280)}, "height must satisfy min ≤ opt ≤ max"),
+    (FRAMES_INPUT, {"min_imgsz": (720, 1280)}, "add --dynamic"),
+    ([1, "height", "width", 3], {"batch": 2}, "fixed batch of 1, not 2"),
+    (["batch", 3, "height", "width"], {}, r"must be \[batch, height, width, 3\]"),
+])
+def test_impossible_frames_profiles_are_one_line_errors(shape, options, message):
+    with pytest.raises(LSNetError, match=message):
+        engine_profile(shape, FRAMES, **options)

@@ -249,3 +249,37 @@ def test_triton_repository_of_a_real_engine(fp16_build, tmp_path):
     config = (tmp_path / "lsnet" / "config.pbtxt").read_text()
     assert 'platform: "tensorrt_plan"' in config and 'name: "landmarks"' in config
     assert load(tmp_path / "lsnet" / "1" / "model.plan").description == load(fp16_build).description
+
+
+def frames_of(scenes, hw) -> list:
+    import cv2
+
+    return [cv2.resize(image, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR) for image in scenes]
+
+
+def test_a_frames_engine_takes_uint8_frames_and_detects_what_pytorch_detects(build, pytorch, scenes):
+    """The letterbox on the GPU: 720p and 1080p frames straight from pinned memory."""
+    engine = build("frames", frames=True, dynamic=True, batch=2, imgsz=(1080, 1920), max_imgsz=(1080, 1920))
+    metadata = read_sidecar(engine)
+    assert metadata.description.takes_frames and metadata.description.input_size == pytorch.description.input_size
+    assert (metadata.inputs[0].name, metadata.inputs[0].dtype) == ("frames", "uint8")
+    detector = load(engine)
+    for hw in ((720, 1280), (1080, 1920)):
+        frames = frames_of(scenes[:8], hw)
+        summary = compare_detections(pytorch.predict(frames), detector.predict(frames), score=PARITY_SCORE)
+        assert summary["reference_detections"] > 0 and agree(summary, PARITY_IOU), (hw, summary)
+    assert len(detector.predict(frames_of(scenes[:2], (1080, 1920)))) == 2  # one batch of two
+    with pytest.raises(LSNetError, match=r"a 3840×2160 frame is outside the engine's frame sizes"):
+        detector.predict(np.zeros((2160, 3840, 3), np.uint8))
+
+
+def test_bench_times_host_and_gpu_preprocessing_of_1080p_frames(build, committed_model, folder):
+    engine = build("frames_static", frames=True)  # static: 1×1080×1920×3
+    video = folder / "video_1080p.mp4"
+    assert main(["data", "video", "--task", "bbox", "--out", str(video), "--frames", "30",
+                 "--size", "1920", "1080"]) == 0
+    report = folder / "bench_frames.json"
+    assert main(["bench", str(engine), "--checkpoint", str(committed_model), "--video", str(video),
+                 "--runs", "20", "--json", str(report)]) == 0
+    backends = json.loads(report.read_text())["backends"]
+    assert backends["tensorrt"]["pre_ms"] * 5 <= backends["pytorch"]["pre_ms"]
