@@ -27,10 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from lsnet.description import DECODE_NODE_PREFIX
-from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
+from lsnet.runtime.detections import decode_output_names
 from lsnet.runtime.detector import Detector
 from lsnet.runtime.pipeline import run_pipeline
-from lsnet.runtime.preprocess import preprocess
 from lsnet.runtime.sinks import VideoSink
 from lsnet.runtime.sources import FirstFrames, open_source
 from lsnet.text import plural
@@ -146,10 +145,10 @@ def onnx_decode_ms(detector, images: Sequence[np.ndarray], runs: int) -> float |
         return ort.InferenceSession(part, detector.session.get_session_options(),
                                     providers=detector.session.get_providers())
 
-    batch, _ = preprocess(list(images), detector.description, detector.canvas_for(list(images)))
+    batch, _ = detector.prepare(list(images))
     feed = {detector.input_name: detector.fit_batch(batch)}
     maps = dict(zip(cut, session([detector.input_name], cut).run(cut, feed)))
-    decode = session(cut, list(PADDED_OUTPUT_NAMES))
+    decode = session(cut, decode_output_names(detector.description))
     times = []
     for _ in range(runs):
         start = time.perf_counter()

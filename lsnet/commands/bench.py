@@ -39,16 +39,27 @@ def add_parser(sub) -> None:
                         help="time on this image (default: the first frame of the video)")
     inputs.add_argument("--video", metavar="F", type=existing_file,
                         help="video for the timing and the pipeline FPS (default: synthetic)")
-    p.add_argument("--frames", type=positive_int, default=100, metavar="N",
-                   help="frames for the pipeline FPS: the first N of --video, or a synthetic video of N (default 100)")
+    p.add_argument("--frames", type=positive_int, metavar="N",
+                   help="frames for the pipeline FPS: the first N of --video, or a synthetic video of N (default 100; "
+                        "20 per size with --sizes)")
     p.add_argument("--no-pipeline", action="store_true", help="skip the full video pipeline measurement")
+    p.add_argument("--frames-model", action="store_true",
+                   help="also time the frames model of each ONNX Runtime model (pre-processing inside the graph, "
+                        "`lsnet export onnx --frames`) as NAME+frames, on the same frames")
+    p.add_argument("--sizes", nargs="+", metavar="S",
+                   help="time every stage at each input size: N (N×N), HxW (e.g. 800x1344) or 720p, 1080p, 4k; "
+                        "models that take any canvas run at the input's resolution (a .pt's ONNX is exported "
+                        "dynamic); prints a table and writes a plot")
+    p.add_argument("--plot", metavar="PNG", help="--sizes: the plot of latency against input pixels (default: "
+                                                 "--json's name with .png, else runs/bench/sizes.png)")
     p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="stop the rounds after S seconds (keeping at least 5) and each pipeline run after S seconds, "
                         "so that a busy machine does not stretch the run (default: no limit)")
     add_backend_options(p, threads_help="CPU threads of every backend, the same for all: torch.set_num_threads "
                                          "and ONNX Runtime intra-op threads (default: PyTorch's default count)")
     p.add_argument("--json", metavar="F", help='write {"threads", …, "backends": {NAME: {"median_ms", "p90_ms", '
-                                               '"spread", …}}} here')
+                                               '"spread", …}}} here (with --sizes {"sizes": {NAME: [one such '
+                                               'entry per size]}, …})')
     p.set_defaults(run=run)
 
 
@@ -94,20 +105,21 @@ def check_same_network(model: Path, checkpoint: Path) -> None:
                          "pass the checkpoint it was exported from with --checkpoint")
 
 
-def export_for_bench(checkpoint: Path, folder: Path, batch: int) -> Path:
+def export_for_bench(checkpoint: Path, folder: Path, batch: int, dynamic: bool = False) -> Path:
     try:
         from lsnet.export.onnx_export import export_onnx
     except ImportError as e:
         raise LSNetError(f"cannot export {checkpoint} to ONNX for the ONNX Runtime column ({e})") from None
     from lsnet.progress import Steps
 
-    log(f"exporting {checkpoint} to ONNX (batch {batch}) for the ONNX Runtime column")
+    log(f"exporting {checkpoint} to ONNX ({'dynamic' if dynamic else f'batch {batch}'}) for the ONNX Runtime column")
     with Steps("export onnx") as steps:
-        return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch, progress=steps))
+        return Path(export_onnx(checkpoint, folder / f"{checkpoint.stem}.onnx", batch=batch, dynamic=dynamic,
+                                progress=steps))
 
 
 def model_files(model: Path, names: list[str], export_info: dict, checkpoint: str | None, folder: Path,
-                batch: int) -> dict[str, Path]:
+                batch: int, dynamic: bool = False) -> dict[str, Path]:
     """The file each backend runs: MODEL where it can, else the checkpoint (PyTorch) or an ONNX
     export of MODEL made now (ONNX Runtime for a .pt)."""
     from lsnet.runtime.backends import BACKENDS
@@ -121,7 +133,7 @@ def model_files(model: Path, names: list[str], export_info: dict, checkpoint: st
             files[name] = find_checkpoint(model, export_info, checkpoint)
         elif ".onnx" in suffixes and model.suffix.lower() == ".pt":
             exported = [f for f in files.values() if f.suffix == ".onnx"]
-            files[name] = exported[0] if exported else export_for_bench(model, folder, batch)
+            files[name] = exported[0] if exported else export_for_bench(model, folder, batch, dynamic)
         else:
             raise LSNetError(f"backend {name} cannot run {model}; bench its own model file with it")
     return files
@@ -137,7 +149,7 @@ def bench_inputs(args: argparse.Namespace, task: str, folder: Path):
     if video is None:
         from lsnet.data.video import write_video
 
-        video = write_video(folder / "synthetic.mp4", task, args.frames)
+        video = write_video(folder / "synthetic.mp4", task, args.frames or 100)
     source = open_source(str(video))
     images = []
     for frame in source:
@@ -149,18 +161,20 @@ def bench_inputs(args: argparse.Namespace, task: str, folder: Path):
 
 
 def load_detectors(model: Path, own: str, names: list[str], options: dict, checkpoint: str | None, folder: Path,
-                   batch: int) -> tuple[dict, dict[str, Path]]:
+                   batch: int, dynamic: bool = False) -> tuple[dict, dict[str, Path]]:
     """(backend → Detector, backend → the file it runs) for `names`, all on one canvas. MODEL is
-    opened with its own backend first, for the export record that names its checkpoint."""
+    opened with its own backend first, for the export record that names its checkpoint; a .pt's
+    ONNX is exported `dynamic` (any canvas) if asked."""
     from lsnet.runtime import load
     from lsnet.runtime.backends import BACKENDS
 
     opened = {own: load(model, own, **BACKENDS[own].accepted(options))}
-    files = model_files(model, names, opened[own].export_info, checkpoint, folder, batch)
+    files = model_files(model, names, opened[own].export_info, checkpoint, folder, batch, dynamic)
     detectors = {name: opened.get(name) or load(files[name], name, **BACKENDS[name].accepted(options))
                  for name in names}
-    # One canvas for every backend, so that latencies compare: a static export fixes it.
-    if any(not d.dynamic for d in detectors.values()):
+    # One canvas for every backend, so that latencies compare: a static export fixes it (a frames
+    # model letterboxes onto its own canvas, the same input size).
+    if any(not d.dynamic for d in detectors.values() if not d.description.takes_frames):
         for detector in detectors.values():
             detector.dynamic = False
     return detectors, files
@@ -176,12 +190,18 @@ def log(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lsnet.commands.bench_sizes import add_frames_models, plot_path, run_sizes
     from lsnet.files import claim_outputs
     from lsnet.runtime.backends import BACKENDS, backend_for
     from lsnet.runtime.bench import available_cpus, bench_detectors, default_threads
+    from lsnet.runtime.scaling import parse_size
 
     if args.threads is not None and args.threads < 1:
         raise LSNetError(f"--threads must be ≥ 1, got {args.threads}")
+    if args.sizes and (args.image or args.video):
+        raise LSNetError("--sizes renders its own synthetic video at each size; drop --image/--video")
+    for size in args.sizes or []:  # bad sizes before any model is loaded or exported
+        parse_size(size)
     model = Path(args.model)
     own = backend_for(model).name
     names = args.backends.split(",") if args.backends else default_backends(model)
@@ -192,9 +212,15 @@ def run(args: argparse.Namespace) -> int:
     cpus = available_cpus()
     threads = args.threads or default_threads()
     options = {**backend_options(args), "threads": threads}
-    with claim_outputs([args.json], inputs=[args.model, args.checkpoint, args.image, args.video]):
+    outputs = [args.json, plot_path(args)] if args.sizes else [args.json]
+    with claim_outputs(outputs, inputs=[args.model, args.checkpoint, args.image, args.video]):
         with tempfile.TemporaryDirectory(prefix="lsnet-bench-") as tmp:
-            detectors, files = load_detectors(model, own, names, options, args.checkpoint, Path(tmp), args.batch)
+            detectors, files = load_detectors(model, own, names, options, args.checkpoint, Path(tmp), args.batch,
+                                              dynamic=bool(args.sizes))
+            frames_sources = add_frames_models(detectors, files, Path(tmp), options) if args.frames_model else {}
+            names += list(frames_sources)
+            if args.sizes:
+                return run_sizes(args, detectors, files, frames_sources, Path(tmp), options, threads)
             images, video = bench_inputs(args, detectors[names[0]].description.task, Path(tmp))
             load_before = load_average()
             for name in names:
@@ -204,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{plural(args.runs, 'interleaved round')} "
                 f"({plural(threads, 'CPU thread')} each{machine})")
             results = bench_detectors(detectors, images, args.runs, args.warmup, video,
-                                      args.frames if video is not None else None, log, args.time_limit)
+                                      (args.frames or 100) if video is not None else None, log, args.time_limit)
             load_after = load_average()
         report_results(args, results, files, options, threads, cpus, load_before, load_after)
     print(f"next: lsnet infer {args.model} VIDEO --show-fps   |   lsnet eval {args.model} --data DIR")
@@ -216,11 +242,12 @@ def report_results(args: argparse.Namespace, results: dict, files: dict, options
     """The table, its legend, the warnings, and the JSON report (`--json`)."""
     from lsnet.files import write_json
     from lsnet.runtime.backends import BACKENDS
+    from lsnet.commands.bench_sizes import base_backend
     from lsnet.runtime.bench import format_table, legend, spread_warnings, untrusted_advice
 
     for name, entry in results.items():
         entry["file"] = str(files[name])
-        entry["threads"] = threads if "threads" in BACKENDS[name].accepted(options) else None
+        entry["threads"] = threads if "threads" in BACKENDS[base_backend(name)].accepted(options) else None
     print(format_table(results))
     print()
     print(legend(results))

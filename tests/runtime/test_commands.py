@@ -128,3 +128,25 @@ def test_bad_input_is_a_one_line_error(small_onnx, synthetic_video, tiny_bbox_da
     assert main([a.format(**names) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message.format(**names)) and err.count("\n") == 1
+
+
+def test_infer_and_eval_run_a_frames_model(small_frames_onnx, synthetic_video, tiny_bbox_data, tmp_path, capsys):
+    out = tmp_path / "drawn.avi"
+    assert main(["infer", str(small_frames_onnx), str(synthetic_video), "--out", str(out), "--batch", "2",
+                 "--quiet"]) == 0
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    report = tmp_path / "eval.json"  # the val images have several sizes: one model call per image
+    assert main(["eval", str(small_frames_onnx), "--data", str(tiny_bbox_data), "--json", str(report)]) == 0
+    assert set(json.loads(report.read_text())["bbox"]) >= {"AP", "AP50"}
+
+
+def test_bench_frames_model_times_host_and_in_graph_preprocessing_in_one_run(small_onnx, tmp_path):
+    report = tmp_path / "bench.json"
+    assert main(["bench", str(small_onnx), "--frames-model", "--backends", "onnxruntime", "--runs", "3",
+                 "--warmup", "1", "--frames", "4", "--threads", "1", "--json", str(report)]) == 0
+    backends = json.loads(report.read_text())["backends"]
+    assert set(backends) == {"onnxruntime", "onnxruntime+frames"}
+    host, in_graph = backends["onnxruntime"], backends["onnxruntime+frames"]
+    assert in_graph["file"].endswith("small.frames.onnx") and in_graph["canvas"] == host["canvas"] == [128, 128]
+    for entry in (host, in_graph):
+        assert BENCH_KEYS - {"speedup_vs_pytorch"} <= set(entry) and entry["pipeline_vs_model"] > 0
