@@ -2,6 +2,7 @@
 letterboxes, maps its outputs to frame pixels as the host post-processing does, stays standard
 ONNX, and goes through `lsnet export patch` onto the plugins' twins."""
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,6 +22,7 @@ from lsnet.runtime.detections import detections_from_padded
 from lsnet.runtime.preprocess import fit_scale, preprocess
 
 CANVAS = (128, 160)  # the test models' input size
+REPO = Path(__file__).resolve().parents[2]
 
 
 def description_of(path) -> ModelDescription:
@@ -167,3 +169,46 @@ def test_add_frames_input_refuses_what_it_cannot_wrap(models, tmp_path):
     del images.metadata_props[:]
     with pytest.raises(LSNetError, match="not an lsnet export"):
         add_frames_input(images)
+
+
+COMMITTED = REPO / "models" / "lsnet_bbox_r10_synth.pt"
+
+
+@pytest.fixture(scope="module")
+def committed_pair(models, tmp_path_factory):
+    """The committed bbox model's images export (cached) and its frames model, as detectors."""
+    from lsnet.runtime import load
+
+    if not COMMITTED.is_file():
+        pytest.skip(f"{COMMITTED.name} is not in models/ yet")
+    images_onnx = models.of_checkpoint(COMMITTED).portable
+    frames_onnx = tmp_path_factory.mktemp("committed_frames") / "bbox.frames.onnx"
+    onnx.save(add_frames_input(onnx.load(images_onnx)), frames_onnx)
+    return load(images_onnx), load(frames_onnx)
+
+
+def test_the_committed_model_finds_the_same_objects_in_1080p_frames_with_either_preprocessing(committed_pair,
+                                                                                              tmp_path):
+    """Issue 17, small scale: the frames model on ONNX Runtime against the host pre-processing, on a
+    synthetic 1080p video (the full measurement: README, `lsnet compare … --images VIDEO`)."""
+    from lsnet.data.video import write_video
+    from lsnet.runtime.compare import agree, compare_detections
+    from lsnet.runtime.sources import open_source
+
+    host, in_graph = committed_pair
+    video = write_video(tmp_path / "1080p.mp4", "bbox", 8, size=(1920, 1080))
+    frames = [frame.image for frame in open_source(str(video))]
+    summary = compare_detections(host.predict(frames), in_graph.predict(frames), score=0.3)
+    assert summary["reference_detections"] >= 8 and agree(summary, min_iou=0.98), summary
+
+
+def test_the_committed_model_keeps_its_ap_with_the_letterbox_in_the_graph(committed_pair, tmp_path):
+    from lsnet.data.synth import write_dataset
+    from lsnet.evaluation.predict import evaluate_detector, primary_metric
+
+    write_dataset(tmp_path, "bbox", seed=0, counts={"train": 0, "val": 200})  # the split the README's AP is on
+    ann, images = tmp_path / "annotations" / "val.json", tmp_path / "val"
+    host, in_graph = committed_pair
+    ap = [primary_metric("bbox", evaluate_detector(d, ann, images, max_images=60, progress=False))
+          for d in (host, in_graph)]
+    assert abs(ap[0] - ap[1]) <= 0.005 and ap[0] > 0.5, ap

@@ -76,6 +76,20 @@ def test_several_profiles_give_each_instance_its_own():
         triton_config(fabricated_metadata(profiles=2), "lsnet", instances=3)
 
 
+def test_a_frames_engine_takes_uint8_frames_of_any_size_in_triton():
+    from lsnet.description import ModelDescription
+    from lsnet.runtime.engine_metadata import TensorSpec
+
+    description = ModelDescription(task="bbox", class_names=["a"], input_size=(192, 192), input_kind="frames")
+    metadata = fabricated_metadata(description=description, inputs=[TensorSpec("frames", "uint8", [-1, -1, -1, 3])])
+    metadata.build["profiles"] = [{"input": "frames", "min": [1, 32, 32, 3], "opt": [8, 1080, 1920, 3],
+                                   "max": [8, 2160, 3840, 3]}]
+    config = triton_config(metadata, "lsnet")
+    assert 'name: "frames"\n    data_type: TYPE_UINT8\n    dims: [ -1, -1, 3 ]' in config
+    text = triton_readme(metadata, "lsnet")
+    assert "`frames` uint8 [B, H, W, 3]" in text and "in frame pixels" in text and "canvas pixels" not in text
+
+
 def test_readme_says_how_to_load_the_plugin_library_and_which_tensorrt_to_run():
     text = triton_readme(fabricated_metadata(), "lsnet")
     assert "LD_PRELOAD=/path/to/liblsnet_trt_plugins_autoreg.so tritonserver --model-repository=REPO" in text
