@@ -43,12 +43,12 @@ def test_the_table_has_a_row_per_backend_and_size_and_dashes_for_missing_figures
     assert table[1].split()[:3] == ["pytorch", "96×96", "96×96"] and "–" in table[1]
 
 
-def test_bench_sizes_runs_dynamic_models_at_each_size_and_fixed_ones_at_their_canvas(small_checkpoint, small_onnx,
-                                                                                     tmp_path, capsys):
+def test_bench_sizes_runs_dynamic_models_at_each_size_and_fixed_ones_at_their_canvas(small_onnx, tmp_path, capsys):
     report = tmp_path / "sizes.json"
-    assert main(["bench", str(small_checkpoint), "--backends", "pytorch", "--sizes", "64", "96x160",
+    assert main(["bench", str(small_onnx), "--backends", "pytorch", "--sizes", "64", "96x160",
                  "--runs", "2", "--warmup", "0", "--frames", "2", "--threads", "1", "--json", str(report)]) == 0
     results = json.loads(report.read_text())
+    assert list(results["sizes"]) == ["pytorch"]  # MODEL's own backend only when asked for
     rows = results["sizes"]["pytorch"]
     assert [(r["input"], r["canvas"]) for r in rows] == [("64×64", "64×64"), ("96×160", "96×160")]
     assert all(r["model_ms"] > 0 and r["decode_ms"] > 0 and r["pipeline_fps"] > 0 for r in rows)
