@@ -17,7 +17,8 @@ from lsnet.errors import LSNetError
 from lsnet import plugins as lsnet_plugins
 from lsnet.export import plugin_nodes
 from lsnet.runtime import load, tensorrt_setup
-from lsnet.runtime.backends.tensorrt_backend import canvas_in_profile, context_profiles, plugin_library_for
+from lsnet.runtime.backends.tensorrt_backend import (canvas_in_profile, context_profiles, frame_in_profile,
+                                                    plugin_library_for)
 from lsnet.runtime.tensorrt_setup import cuda_device_index, import_tensorrt
 
 needs_no_tensorrt = pytest.mark.skipif(tensorrt_missing() is None, reason="TensorRT is installed here")
@@ -137,6 +138,16 @@ def test_small_canvases_are_padded_up_to_the_profile_minimum():
     assert canvas_in_profile((32, 480), (64, 64), (512, 512)) == (64, 480)
     with pytest.raises(LSNetError, match="exceeds the engine's largest input 512×512"):
         canvas_in_profile((544, 480), (64, 64), (512, 512))
+
+
+def test_a_frames_engine_takes_frames_inside_its_profile_only():
+    frame_in_profile((720, 1280), (32, 32), (2160, 3840))
+    frame_in_profile((2160, 3840), (32, 32), (2160, 3840))
+    with pytest.raises(LSNetError, match=r"a 4096×2160 frame is outside the engine's frame sizes 32×32 … 3840×2160 "
+                                         r"\(width×height\); rebuild it with .*--max-imgsz"):
+        frame_in_profile((2160, 4096), (32, 32), (2160, 3840))
+    with pytest.raises(LSNetError, match="outside the engine's frame sizes"):
+        frame_in_profile((16, 64), (32, 32), (2160, 3840))
 
 
 def test_the_plugin_library_is_looked_up_only_for_engines_with_plugin_layers(tmp_path, monkeypatch):
