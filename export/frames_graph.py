@@ -5,7 +5,7 @@ the uint8 BGR frames as a camera or decoder gives them, `frames` [B, height, wid
 size (one size per batch: one tensor), and letterboxes them itself, in standard ONNX ops that
 ONNX Runtime runs on the CPU and TensorRT's parser takes:
 
-    frames ─ Cast ─ Resize ─ Transpose ─ Gather (BGR → RGB) ─ Sub mean, Div std ─ Pad ─ Reshape ─ images ─ network …
+    frames ─ Cast ─ Resize ─ Transpose ─ Gather (BGR → RGB) ─ Sub mean, Div std ─ Pad ─ Reshape ─ images
 
 - the canvas is the description's `input_size` (a frames model always pads to it);
 - the resized size is `fit_scale`'s rule computed in int64 (round half up, exact), so host and

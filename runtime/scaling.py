@@ -87,8 +87,8 @@ def format_scaling_table(results: dict[str, list[dict]]) -> str:
             rows.append([name] + [fmt.format(entry[key]) if entry.get(key) is not None else "–"
                                   for _, key, fmt in COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-                     for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths))) for row in rows)
 
 
 def plot_scaling(results: dict[str, list[dict]], path: str | Path, title: str) -> Path:
@@ -101,8 +101,8 @@ def plot_scaling(results: dict[str, list[dict]], path: str | Path, title: str) -
         from matplotlib.lines import Line2D
     except ImportError as e:
         raise LSNetError(f"the plot needs matplotlib ({e}): pip install matplotlib") from None
-    styles = {"median_ms": ("total", "-", "o"), "model_ms": ("model", "--", "s"), "decode_ms": ("decode + NMS", "-.", "v"),
-              "pre_ms": ("pre-processing (host)", ":", "^")}
+    styles = {"median_ms": ("total", "-", "o"), "model_ms": ("model", "--", "s"),
+              "decode_ms": ("decode + NMS", "-.", "v"), "pre_ms": ("pre-processing (host)", ":", "^")}
     figure, axis = plt.subplots(figsize=(9, 5.5), dpi=110)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     backends = []

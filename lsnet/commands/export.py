@@ -25,7 +25,8 @@ def _add_onnx(sub) -> None:
                     "batch): the graph resizes, pads and normalises them onto the canvas, and its boxes and "
                     "landmarks are in frame pixels.")
     p.add_argument("checkpoint", metavar="CKPT", help="lsnet checkpoint (.pt)")
-    p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx)")
+    p.add_argument("--out", metavar="F", help="ONNX file to write (default: CKPT with the suffix .onnx, "
+                                              "or .frames.onnx with --frames)")
     p.add_argument("--frames", action="store_true",
                    help="pre-processing inside the graph: uint8 BGR frames of any size in, frame pixels out")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width (multiples of 32); "
@@ -198,7 +199,8 @@ def run_onnx(args: argparse.Namespace) -> int:
     from lsnet.files import claim_outputs
     from lsnet.progress import Steps
 
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".onnx")
+    suffix = ".frames.onnx" if args.frames else ".onnx"
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(suffix)
     with claim_outputs([out], inputs=[args.checkpoint]), Steps("export onnx") as steps:
         written = export_onnx(args.checkpoint, out, dynamic=args.dynamic, batch=args.batch,
                               imgsz=tuple(args.imgsz) if args.imgsz else None, opset=args.opset,
