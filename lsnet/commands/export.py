@@ -268,12 +268,15 @@ def engine_options(args: argparse.Namespace):
         max_candidates=args.max_candidates, frames=args.frames, verbose=args.verbose)
 
 
-def default_engine_path(model: Path) -> Path:
+def default_engine_path(model: Path, frames: bool = False) -> Path:
     """model.pt / model.onnx / model.trt.onnx → model.engine; model.int8.trt.onnx → model.int8.engine
-    (the precision stays in the name: an INT8 engine does not replace the FP16 one)."""
+    (the precision stays in the name: an INT8 engine does not replace the FP16 one); a frames engine
+    made with --frames is model.frames.engine, beside the images one."""
     name = model.name
     for suffix in (".pt", ".onnx", ".trt"):
         name = name.removesuffix(suffix)
+    if frames and ".frames" not in name:
+        name += ".frames"
     return model.with_name(name + ".engine")
 
 
@@ -283,7 +286,7 @@ def run_engine(args: argparse.Namespace) -> int:
     from lsnet.runtime.engine_metadata import sidecar_path
 
     model = Path(args.model)
-    out = Path(args.out) if args.out else default_engine_path(model)
+    out = Path(args.out) if args.out else default_engine_path(model, args.frames)
     with claim_outputs([out, sidecar_path(out)], inputs=[model]):
         report = build_engine(model, out, engine_options(args))
     print(f"wrote {report.out} ({_size_mb(report.out)}) and {report.sidecar.name}: {report.summary()}")

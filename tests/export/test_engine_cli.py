@@ -175,6 +175,8 @@ def test_the_default_engine_name_keeps_the_precision(model, engine):
     from lsnet.commands.export import default_engine_path
 
     assert default_engine_path(Path("out") / model) == Path("out") / engine
+    frames = engine.replace(".engine", ".frames.engine")
+    assert default_engine_path(Path("out") / model, frames=True) == Path("out") / frames
 
 
 def test_a_frames_engine_keeps_the_graphs_canvas_in_its_sidecar_description():
@@ -187,6 +189,9 @@ def test_a_frames_engine_keeps_the_graphs_canvas_in_its_sidecar_description():
     images = ModelDescription(task="bbox", class_names=["a"], input_size=(64, 96))
     profile = engine_profile(["batch", 3, "height", "width"], images, imgsz=(128, 160))
     assert engine_description(images, profile).input_size == (128, 160)  # the canvas it is tuned for
+    from lsnet.commands.export import default_engine_path
+
+    assert default_engine_path(Path("m.frames.onnx"), frames=True) == Path("m.frames.engine")
 
 
 def test_a_frames_model_goes_through_the_engine_preparation_like_an_images_model(models, tmp_path):
