@@ -17,7 +17,7 @@ from lsnet.description import EXPORT_INFO_KEY, ONNX_METADATA_KEY, ModelDescripti
 from lsnet.errors import LSNetError
 from lsnet.export.frames_graph import FRAMES_NODE_PREFIX, _resized_size, add_frames_input
 from lsnet.export.graph_builder import GraphBuilder
-from lsnet.export.reference_ops import run_patched
+from lsnet.runtime.backends.twins_ops import run_patched
 from lsnet.runtime.detections import detections_from_padded
 from lsnet.runtime.preprocess import fit_scale, preprocess
 
@@ -139,6 +139,18 @@ def test_patched_frames_graph_detects_what_the_portable_frames_graph_detects(mod
     assert patched["num_dets"].min() > 0
     graph_input = onnx.load(model.patched).graph.input[0]
     assert graph_input.name == "frames" and graph_input.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+
+
+def test_the_twins_backend_runs_a_patched_frames_model_on_frames_of_any_size(models, twins):
+    from lsnet.runtime import load
+
+    model = models.frames("bbox")
+    twins_detector, portable = load(model.patched), load(model.portable)
+    assert twins_detector.backend == "twins" and twins_detector.description.takes_frames
+    frames = [photo((64, 80)), photo((90, 120)), photo((90, 120))[::-1].copy()]  # two sizes: two batches
+    for got, expected in zip(twins_detector.predict(frames), portable.predict(frames), strict=True):
+        assert len(got) == len(expected) > 0
+        np.testing.assert_allclose(got.boxes, expected.boxes, atol=1e-3)
 
 
 def test_dynamic_frames_export_takes_any_batch_and_frame_size(models, twins):
