@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lsnet.errors import LSNetError
 from lsnet.runtime.detector import Detector
+from lsnet.text import plural
 
 FRAMES_SUFFIX = "+frames"
 SIZES_VIDEO_FRAMES = 20  # default length of each size's synthetic video
@@ -114,7 +115,8 @@ def run_sizes(args: argparse.Namespace, detectors: dict[str, Detector], files: d
         images = first_frames(video, args.batch)
         canvas = canvas_for_size(size, description.pad_divisor) if follow else None
         log(f"{size_text(size)} input" + (f", canvas {size_text(canvas)}" if canvas else "") + f": "
-            f"{', '.join(detectors)}, {args.warmup} warm-up calls each, {args.runs} interleaved rounds")
+            f"{', '.join(detectors)}, {plural(args.warmup, 'warm-up call')} each, "
+            f"{plural(args.runs, 'interleaved round')}")
         with ExitStack() as stack:
             measured = {name: frames_at(name, d, frames_sources, canvas, folder, options) if d.description.takes_frames
                         else stack.enter_context(at_canvas(d, canvas)) for name, d in detectors.items()}
