@@ -156,7 +156,7 @@ def prepare_onnx(source: Path, kind: str, options: EngineOptions, folder: Path,
 def _frames_model(source: Path, kind: str, folder: Path, log: Callable[[str], None]) -> Path:
     """--frames on an ONNX: a frames model stays as it is; a portable images model gets the letterbox."""
     model = onnx.load(source)
-    if ModelDescription.from_json(onnx_metadata(model, source)[ONNX_METADATA_KEY]).takes_frames:
+    if read_onnx_record(onnx_metadata(model), source).description.takes_frames:
         return source
     if kind == "patched":
         raise LSNetError(f"{source} is a patched images model; --frames builds from the portable export (or "

@@ -22,7 +22,7 @@ def test_a_frames_description_needs_a_reader_that_knows_frames():
 
 
 def test_an_unknown_input_kind_or_a_newer_format_is_refused():
-    with pytest.raises(LSNetError, match=r"unknown input_kind 'video' \(expected one of images, frames\)"):
+    with pytest.raises(LSNetError, match=r"input_kind must be one of images, frames, got 'video'"):
         ModelDescription(**BASE, input_kind="video")
-    with pytest.raises(LSNetError, match="format 3 is newer than this lsnet"):
+    with pytest.raises(LSNetError, match="has format 3, newer than this lsnet"):
         ModelDescription.from_json(json.dumps({**BASE, "format_version": 3}))

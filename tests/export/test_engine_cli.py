@@ -197,7 +197,8 @@ def test_a_frames_engine_keeps_the_graphs_canvas_in_its_sidecar_description():
 def test_a_frames_model_goes_through_the_engine_preparation_like_an_images_model(models, tmp_path):
     """Everything `lsnet export engine` does before TensorRT: what the source is, the patch, the
     profile from the ONNX input, the FP32 layers."""
-    from lsnet.export.engine import input_shape, onnx_metadata
+    from lsnet.description import onnx_metadata, read_onnx_record
+    from lsnet.export.engine import input_shape
     from lsnet.export.engine_precision import fp32_tensor_names
     from lsnet.export.engine_profiles import engine_profile
 
@@ -207,7 +208,7 @@ def test_a_frames_model_goes_through_the_engine_preparation_like_an_images_model
     assert kind == "patched" and source_kind(patched) == "patched"
     for path in (portable, patched):
         model = onnx.load(path)
-        description = ModelDescription.from_json(onnx_metadata(model, path)[ONNX_METADATA_KEY])
+        description = read_onnx_record(onnx_metadata(model), path).description
         name, dims = input_shape(model)
         profile = engine_profile(dims, description, dynamic=True, max_imgsz=(1440, 2560), input_name=name)
         assert (name, profile.min, profile.max) == ("frames", (2, 32, 32, 3), (2, 1440, 2560, 3))

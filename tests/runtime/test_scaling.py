@@ -69,6 +69,6 @@ def test_bench_sizes_runs_dynamic_models_at_each_size_and_fixed_ones_at_their_ca
     assert (tmp_path / "static.png").is_file()
 
 
-def test_bench_sizes_makes_its_own_video(small_onnx, capsys):
-    assert main(["bench", str(small_onnx), "--sizes", "64", "--video", "clip.mp4"]) == 2
+def test_bench_sizes_makes_its_own_video(small_onnx, synthetic_video, capsys):
+    assert main(["bench", str(small_onnx), "--sizes", "64", "--video", str(synthetic_video)]) == 2
     assert "--sizes renders its own synthetic video" in capsys.readouterr().err
