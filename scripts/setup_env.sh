@@ -31,10 +31,17 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
-if ! python -c "import lsnet, torch, onnxruntime, pybind11" 2>/dev/null; then
+# Installed when this checkout's pyproject.toml is not the one the environment was installed from
+# (new dependencies reach existing environments), or lsnet-trt itself is missing. Imported from /,
+# where the checkout's own `lsnet` folder cannot stand in for the installed package.
+STAMP="$VENV/.lsnet-installed"
+WANT="$ROOT $(python -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$ROOT/pyproject.toml")"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ] \
+   || ! (cd / && python -c "import lsnet.runtime, lsnet.export, torch, onnxruntime, pybind11" 2>/dev/null); then
   echo "== installing lsnet-trt and its dependencies (torch comes from the local wheel cache where there is one)"
   [ -n "${LSNET_WHEELS:-}" ] || python -m pip install --quiet --upgrade pip
   python -m pip install --quiet "${PIP_SOURCE[@]}" -e "$ROOT[dev]"
+  echo "$WANT" > "$STAMP"
 fi
 
 # A GPU (nvidia-smi lists one, or a Jetson) and nvcc: the packages the GPU/TensorRT tests use.
