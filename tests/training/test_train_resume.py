@@ -1,7 +1,9 @@
 """`lsnet train --resume` after Ctrl-C (SIGINT) and after SIGKILL equals the run never stopped:
 every weight and buffer (BatchNorm statistics and their counter num_batches_tracked), the optimizer
 state, and `metrics.jsonl` line for line (no repeated iterations). The runs are real processes,
-stopped by real signals at whatever step they are in."""
+stopped by real signals at whatever step they are in; every part of every run is a process of its own
+(started alike, so with the same thread count: this pytest process's may have been changed by
+other tests, and a convolution's last bits depend on it)."""
 import signal
 import subprocess
 import sys
@@ -11,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from lsnet.cli import main
 from lsnet.model.checkpoint import read_checkpoint
 
 # 8 images, batch 2: 4 iterations per epoch, last.pt at iterations 4 and 8.
@@ -28,6 +29,11 @@ def start(tiny_train, data, run) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def train(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "lsnet", "train", *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def wait_until(condition, process, timeout=300.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -39,7 +45,7 @@ def wait_until(condition, process, timeout=300.0) -> None:
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_train, tiny_bbox_data, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("uninterrupted") / "run"
-    assert main(["train", *tiny_train, f"data={tiny_bbox_data}", f"out={run}", *RUN]) == 0
+    train(*tiny_train, f"data={tiny_bbox_data}", f"out={run}", *RUN)
     return run
 
 
@@ -70,7 +76,7 @@ def test_resume_after_ctrl_c_equals_the_uninterrupted_run(uninterrupted, tiny_tr
     assert 1 <= stopped_at < 8 and f"saved {run / 'last.pt'} at iteration {stopped_at}" in out
     assert err.rstrip().endswith("error: interrupted") and "Traceback" not in err
     assert logged_iterations(run) == stopped_at
-    assert main(["train", f"out={run}", "--resume"]) == 0
+    train(f"out={run}", "--resume")
     assert_same_run(run, uninterrupted)
 
 
@@ -82,7 +88,7 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(uninterrupted, tiny_t
     process.communicate(timeout=60)
     saved = read_checkpoint(run / "last.pt")["train"]["iteration"]
     assert logged_iterations(run) > saved  # the log holds steps the checkpoint does not: a resume must drop them
-    assert main(["train", f"out={run}", "--resume"]) == 0  # the killed process's lock does not outlive it
+    train(f"out={run}", "--resume")  # the killed process's lock does not outlive it
     assert_same_run(run, uninterrupted)
 
 
