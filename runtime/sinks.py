@@ -22,6 +22,8 @@ from lsnet.runtime.draw import write_contact_sheet
 from lsnet.runtime.sources import IMAGE_SUFFIXES, SourceInfo, native_stderr_silenced
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # what OpenCV writes without H.264 (docs/toolchain.md)
+FOURCC_NAMES = {"mp4v": "MPEG-4 Part 2 (OpenCV mp4v)", "MJPG": "Motion JPEG (OpenCV MJPG)"}
+H264 = "H.264 (libx264)"
 
 
 def video_frame_count(path: Path) -> int:
@@ -49,34 +51,98 @@ def finish_video(partial: Path, final: Path, frames: int, complete: bool) -> Pat
     return final
 
 
+class _OpenCVWriter:
+    """`cv2.VideoWriter` with the suffix's fourcc."""
+
+    def __init__(self, path: Path, final: Path, fps: float, size: tuple[int, int], fourcc: str):
+        # A failing write (a full disk) would print one OpenCV warning per frame; `finish_video`
+        # reports it once, as an error.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        if not writer.isOpened():
+            writer.release()
+            path.unlink(missing_ok=True)  # a header-less stub, if anything
+            raise LSNetError(f"cannot write video {final}: OpenCV could not open {path.name} "
+                             f"({free_space(path.parent)} free on that disk)")
+        self.writer = writer
+
+    def write(self, image: np.ndarray) -> None:
+        self.writer.write(image)
+
+    def release(self) -> None:
+        self.writer.release()
+
+
+class _H264Writer:
+    """H.264 in yuv420p, what web browsers play, through the static ffmpeg of `imageio-ffmpeg`
+    (docs/toolchain.md: OpenCV cannot write H.264 here). Its ffmpeg ignores Ctrl-C, so an
+    interrupted run still closes the file properly."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import imageio_ffmpeg
+
+        # yuv420p needs even sides: pad an odd one by a pixel; +faststart puts the index first for streaming.
+        self.frames = imageio_ffmpeg.write_frames(
+            str(path), size, pix_fmt_in="bgr24", pix_fmt_out="yuv420p", fps=fps, codec="libx264", quality=None,
+            macro_block_size=1, ffmpeg_log_level="error",
+            output_params=["-crf", "23", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart"])
+        self.frames.send(None)  # starts ffmpeg
+
+    def write(self, image: np.ndarray) -> None:
+        try:
+            self.frames.send(np.ascontiguousarray(image))
+        except (OSError, RuntimeError) as e:  # ffmpeg has gone (a full disk): its own message says why
+            raise LSNetError(f"ffmpeg stopped writing the video: {e}") from None
+
+    def release(self) -> None:
+        self.frames.close()
+
+
+def writes_h264(path: Path) -> bool:
+    """Whether a video sink writes `path` as H.264: an .mp4, with `imageio-ffmpeg` installed
+    (pip install 'lsnet-trt[video]')."""
+    if path.suffix.lower() != ".mp4":
+        return False
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def codec_note(path: str | Path) -> str:
+    """The codec a video sink writes `path` in, and whether web browsers play it."""
+    path = Path(path)
+    if writes_h264(path):
+        return f"{path.name}: {H264}, plays in web browsers"
+    hint = "; `pip install imageio-ffmpeg` writes H.264" if path.suffix.lower() == ".mp4" else ""
+    return f"{path.name}: {FOURCC_NAMES[VIDEO_FOURCC[path.suffix.lower()]]}, which web browsers do not play{hint}"
+
+
 class VideoSink:
-    """A video file (.mp4 → mp4v, .avi → MJPG) of the first frame's size."""
+    """A video file of the first frame's size: .mp4 → H.264 where `imageio-ffmpeg` is installed, else
+    OpenCV's mp4v; .avi → OpenCV's MJPG. `codec` names what is written."""
 
     def __init__(self, path: str | Path, fps: float):
         self.path = Path(path)
-        if self.path.suffix.lower() not in VIDEO_FOURCC:
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_FOURCC:
             raise LSNetError(f"video output {self.path} must end in {' or '.join(VIDEO_FOURCC)}")
         make_folder(self.path.parent)
         self.fps = fps
         self.partial = partial_path(self.path)
-        self.writer: cv2.VideoWriter | None = None
+        self.h264 = writes_h264(self.path)
+        self.codec = H264 if self.h264 else FOURCC_NAMES[VIDEO_FOURCC[suffix]]
+        self.writer: _OpenCVWriter | _H264Writer | None = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
 
     def write(self, image: np.ndarray, name: str) -> None:
         if self.writer is None:
-            # A failing write (a full disk) would print one OpenCV warning per frame; `finish_video`
-            # reports it once, as an error.
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
             self.size = (image.shape[1], image.shape[0])
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_FOURCC[self.path.suffix.lower()])
-            writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, self.size)
-            if not writer.isOpened():
-                writer.release()
-                self.partial.unlink(missing_ok=True)  # a header-less stub, if anything
-                raise LSNetError(f"cannot write video {self.path}: OpenCV could not open {self.partial.name} "
-                                 f"({free_space(self.partial.parent)} free on that disk)")
-            self.writer = writer
+            self.writer = (_H264Writer(self.partial, self.fps, self.size) if self.h264 else
+                           _OpenCVWriter(self.partial, self.path, self.fps, self.size,
+                                         VIDEO_FOURCC[self.path.suffix.lower()]))
         if (image.shape[1], image.shape[0]) != self.size:  # a folder of mixed sizes into one video
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)

@@ -185,13 +185,14 @@ def test_ctrl_c_finishes_a_valid_partial_video_and_never_the_complete_name(small
     out = tmp_path / "out.mp4"
     partial = tmp_path / "out.partial.mp4"
     process = subprocess.Popen([sys.executable, "-m", "lsnet", "infer", str(small_onnx), str(video), "--out",
-                                str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # some frames into the run
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to the whole process group (H.264: ffmpeg)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
