@@ -36,9 +36,11 @@ class CocoDetectionDataset(Dataset):
 
     def __init__(self, ann_file: str | os.PathLike, image_dir: str | os.PathLike, task: str,
                  input_size: tuple[int, int], train: bool, flip_prob: float = 0.5, seed: int = 0,
-                 skip_empty: bool = True):
+                 skip_empty: bool = True, scale_range: tuple[float, float] = (1.0, 1.0)):
         if task not in TASKS:
             raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
+        if len(scale_range) != 2 or not 0 < scale_range[0] <= scale_range[1]:
+            raise LSNetError(f"scale_range must be [low, high] with 0 < low ≤ high, got {list(scale_range)}")
         if seed < 0:
             raise LSNetError(f"the data seed must be ≥ 0, got {seed}")
         self.image_dir = Path(image_dir)
@@ -49,6 +51,7 @@ class CocoDetectionDataset(Dataset):
         self.task = task
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.train, self.flip_prob, self.seed = train, flip_prob, seed
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.epoch = 0
         self.cat_ids = sorted(self.coco.getCatIds())
         if not self.cat_ids:
@@ -163,6 +166,16 @@ class CocoDetectionDataset(Dataset):
             return False
         return bool(np.random.default_rng([self.seed, self.epoch, index]).random() < self.flip_prob)
 
+    def target_size(self, index: int) -> tuple[int, int]:
+        """The canvas item `index` is resized into this epoch: `input_size`, or in training `input_size`
+        × s with s uniform in `scale_range` (mmdet's multi-scale "range" mode, docs/lsnet-official.md §7
+        mstrain), a function of (seed, epoch, index) only."""
+        low, high = self.scale_range
+        if not self.train or low == high == 1.0:
+            return self.input_size
+        s = np.random.default_rng([self.seed, self.epoch, index, 1]).uniform(low, high)
+        return (max(1, round(self.input_size[0] * s)), max(1, round(self.input_size[1] * s)))
+
     def read_image(self, index: int) -> np.ndarray:
         """The original image of item `index` (uint8 BGR)."""
         image_id = self.records[index][0]
@@ -180,7 +193,7 @@ class CocoDetectionDataset(Dataset):
         image_id, targets = self.records[index]
         image = self.read_image(index)
         orig_size = image.shape[:2]
-        image, targets, scale = transforms.resize(image, targets, self.input_size, self.task)
+        image, targets, scale = transforms.resize(image, targets, self.target_size(index), self.task)
         flipped = self.flips(index)
         if flipped:
             image, targets = transforms.hflip(image, targets, self.task)

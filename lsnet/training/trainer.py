@@ -80,7 +80,7 @@ class Trainer:
             raise LSNetError("no dataset: set `data=DIR` (a COCO-layout folder, e.g. from `lsnet data synth`)")
         size = tuple(cfg["imgsz"])
         self.train_set = dataset_from_dir(data, "train", cfg["task"], size, train=True, flip_prob=cfg["flip"],
-                                          seed=cfg["seed"])
+                                          seed=cfg["seed"], scale_range=tuple(cfg["scale_range"]))
         if cfg["batch"] > len(self.train_set):
             raise LSNetError(f"batch {cfg['batch']} is larger than the training set "
                              f"({plural(len(self.train_set), 'image')})")

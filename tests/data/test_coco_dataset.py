@@ -169,6 +169,24 @@ def test_flips_depend_only_on_seed_epoch_and_index(make_coco):
     assert not any(_ds(root, "bbox", train=False, flip_prob=1.0).flips(i) for i in range(32))
 
 
+def test_multi_scale_training_resizes_each_item_into_a_scaled_canvas_with_its_targets(make_coco):
+    root = make_coco([(64, 64)] * 32, [{"image_id": i, "bbox": [10, 20, 20, 20], "segmentation": SQUARE}
+                                       for i in range(1, 33)])
+    ds = _ds(root, "bbox", train=True, flip_prob=0.0, scale_range=(0.5, 1.0), input_size=(64, 64))
+    sizes = [ds.target_size(i) for i in range(32)]
+    assert all(32 <= h == w <= 64 for h, w in sizes) and len(set(sizes)) > 5  # spread over the range
+    assert sizes == [_ds(root, "bbox", train=True, scale_range=(0.5, 1.0)).target_size(i) for i in range(32)]
+    image, target = ds[3]
+    s = sizes[3][0] / 64  # the 64×64 image fills the scaled canvas
+    assert image.shape == (3, *sizes[3]) and target["scale"] == pytest.approx(s)
+    np.testing.assert_allclose(target["boxes"], [[10 * s, 20 * s, 30 * s, 40 * s]], rtol=1e-6)
+    ds.set_epoch(1)
+    assert [ds.target_size(i) for i in range(32)] != sizes
+    assert _ds(root, "bbox", train=False, scale_range=(0.5, 1.0)).target_size(3) == (64, 64)  # val: one size
+    with pytest.raises(LSNetError, match="scale_range must be"):
+        _ds(root, "bbox", train=True, scale_range=(1.0, 0.5))
+
+
 def test_missing_or_corrupt_inputs_are_one_line_errors(make_coco, tmp_path):
     root = make_coco([(64, 64)], [])
     with pytest.raises(LSNetError, match="has no annotations/train.json"):
