@@ -2,6 +2,7 @@
 padded model outputs (`num_dets, boxes, scores, labels, landmarks`) back to original pixels."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,21 +48,25 @@ class Detections:
     labels: np.ndarray  # int64 [K]
     landmarks: np.ndarray  # float32 [K, N, 2] x, y
     class_names: list[str]
+    task: str | None = None  # bbox, segm or pose: what the landmarks are (for drawing); None if unknown
 
     def __len__(self) -> int:
         return len(self.scores)
 
+    def subset(self, keep: np.ndarray) -> "Detections":
+        """The detections a boolean mask or an index array selects, in that order."""
+        return dataclasses.replace(self, boxes=self.boxes[keep], scores=self.scores[keep], labels=self.labels[keep],
+                                   landmarks=self.landmarks[keep])
+
     def above(self, score: float) -> "Detections":
-        keep = self.scores >= score
-        return Detections(self.boxes[keep], self.scores[keep], self.labels[keep], self.landmarks[keep],
-                          self.class_names)
+        return self.subset(self.scores >= score)
 
     def label_names(self) -> list[str]:
         return [self.class_names[i] for i in self.labels]
 
 
 def detections_from_padded(outputs: dict[str, np.ndarray], letterboxes: list[Letterbox],
-                           class_names: list[str]) -> list[Detections]:
+                           class_names: list[str], task: str | None = None) -> list[Detections]:
     """Padded outputs in canvas pixels → per-image `Detections` in original pixels.
 
     Coordinates are clamped to the resized image (the model clamps only to the canvas, which
@@ -88,5 +93,6 @@ def detections_from_padded(outputs: dict[str, np.ndarray], letterboxes: list[Let
             labels=labels,
             landmarks=lb.to_original(marks),
             class_names=class_names,
+            task=task,
         ))
     return result

@@ -13,7 +13,8 @@ import numpy as np
 
 from lsnet.description import ModelDescription
 from lsnet.runtime.detections import Detections, detections_from_padded
-from lsnet.runtime.preprocess import Letterbox, dynamic_canvas, preprocess, stack_frames
+from lsnet.errors import LSNetError
+from lsnet.runtime.preprocess import Letterbox, batch_canvas, preprocess, stack_frames
 
 
 class Detector:
@@ -22,7 +23,8 @@ class Detector:
     def __init__(self, description: ModelDescription, dynamic: bool, max_batch: int | None = None,
                  fixed_batch: bool = False):
         self.description = description
-        self.dynamic = dynamic  # any canvas (a multiple of the pad divisor) vs the fixed input_size
+        self.dynamic = dynamic  # takes any canvas (a multiple of the pad divisor), not only input_size
+        self.tight_canvas = False  # run each batch on its smallest canvas (`use_tight_canvas`)
         self.max_batch = max_batch  # None → any batch size
         self.fixed_batch = fixed_batch  # the model takes exactly max_batch images (see `fit_batch`)
         self.timings: dict[str, float] = {"pre": 0.0, "model": 0.0, "post": 0.0}
@@ -47,8 +49,17 @@ class Detector:
         missing = self.max_batch - len(batch) if self.fixed_batch else 0
         return np.concatenate([batch, np.zeros((missing, *batch.shape[1:]), batch.dtype)]) if missing > 0 else batch
 
+    def use_tight_canvas(self, name: str = "this model") -> None:
+        """Run each batch on the smallest padded canvas holding it instead of the model's input size
+        (`lsnet.runtime.preprocess.batch_canvas`); only a dynamic model can."""
+        if not self.dynamic:
+            h, w = self.description.input_size
+            raise LSNetError(f"{name} takes only its {h}×{w} input: a tight canvas needs a dynamic model "
+                             "(a .pt checkpoint, `lsnet export onnx --dynamic`, an engine built with --dynamic)")
+        self.tight_canvas = True
+
     def canvas_for(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
-        return dynamic_canvas(images, self.description) if self.dynamic else self.description.input_size
+        return batch_canvas(images, self.description, self.tight_canvas)
 
     def prepare(self, images: list[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
         """The host pre-processing: the batch `infer` takes, and how each image maps back."""
@@ -86,7 +97,8 @@ class Detector:
         self.model_stages = {}
         outputs = self.infer(batch)
         t2 = time.perf_counter()
-        detections = detections_from_padded(outputs, letterboxes, self.description.class_names)
+        detections = detections_from_padded(outputs, letterboxes, self.description.class_names,
+                                            self.description.task)
         t3 = time.perf_counter()
         self.timings = {"pre": t1 - t0, "model": t2 - t1, "post": t3 - t2, **self.model_stages}
         return detections

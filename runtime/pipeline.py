@@ -19,7 +19,7 @@ from typing import Callable
 from lsnet.errors import LSNetError
 from lsnet.interrupt import stop_on_first_sigint
 from lsnet.runtime.detector import Detector
-from lsnet.runtime.draw import draw_detections, draw_status
+from lsnet.runtime.draw import DISPLAY_SCORE, DUPLICATE_IOU, displayed, draw_detections, draw_status
 from lsnet.runtime.sources import Frame
 
 END = object()  # the last item of a queue
@@ -120,20 +120,23 @@ def _take_batch(frames: queue.Queue, size: int) -> tuple[list[Frame], bool]:
     return batch, False
 
 
-def _draw(detector: Detector, frames: list[Frame], score: float, fps: float | None, counts: Counter) -> None:
+def _draw(detector: Detector, frames: list[Frame], score: float, duplicate_iou: float | None, fps: float | None,
+          counts: Counter) -> None:
     """Runs the model on a batch and draws on the frames in place; counts the drawn classes."""
     for frame, found in zip(frames, detector.predict([f.image for f in frames])):
-        counts.update(found.above(score).label_names())
-        draw_detections(frame.image, found, detector.description.task, score, inplace=True)
+        shown = displayed(found, score, duplicate_iou)
+        counts.update(shown.label_names())
+        draw_detections(frame.image, shown, score=score, duplicate_iou=None, inplace=True)
         if fps is not None:
             draw_status(frame.image, f"{fps:.1f} FPS")
 
 
-def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, score: float = 0.3,
-                 show_fps: bool = False, log: Callable[[str], None] | None = None, queue_size: int = 4,
+def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, score: float = DISPLAY_SCORE,
+                 duplicate_iou: float | None = DUPLICATE_IOU, show_fps: bool = False, log: Callable[[str], None] | None = None, queue_size: int = 4,
                  log_interval: float = 2.0) -> PipelineResult:
     """Run `detector` over every frame of `source` (`lsnet.runtime.sources`), draw the detections
-    with score ≥ `score`, and write each drawn frame to every sink (`lsnet.runtime.sinks`).
+    `lsnet.runtime.draw.displayed` keeps (score ≥ `score`, no other class's duplicate at box IoU ≥
+    `duplicate_iou`), and write each drawn frame to every sink (`lsnet.runtime.sinks`).
 
     `log` gets a progress line with the live FPS every `log_interval` seconds.
     """
@@ -156,7 +159,7 @@ def run_pipeline(detector: Detector, source, sinks: list, *, batch: int = 1, sco
                 batch_frames, ended = _take_batch(frames, batch)
                 if not batch_frames:
                     break
-                _draw(detector, batch_frames, score, meter.fps if show_fps else None, counts)
+                _draw(detector, batch_frames, score, duplicate_iou, meter.fps if show_fps else None, counts)
                 timings.append(detector.timings)
                 meter.add(len(batch_frames))
                 for frame in batch_frames:

@@ -95,8 +95,8 @@ def preprocess(images_bgr: list[np.ndarray], description, canvas_hw: tuple[int, 
                ) -> tuple[np.ndarray, list[Letterbox]]:
     """BGR uint8 images → float32 batch [B, 3, H, W] on one canvas, and their letterboxes.
 
-    `canvas_hw=None` uses the description's `input_size` (static export). Pass a canvas for
-    dynamic-shape models, e.g. `dynamic_canvas(...)`.
+    `canvas_hw=None` uses the description's `input_size`; `batch_canvas` says which canvas a
+    batch runs on.
     """
     canvas_hw = tuple(canvas_hw or description.input_size)
     batch = np.zeros((len(images_bgr), 3, *canvas_hw), np.float32)
@@ -131,3 +131,15 @@ def dynamic_canvas(images_bgr: list[np.ndarray], description) -> tuple[int, int]
     sizes = [fit_scale(check_image(im).shape[:2], description.input_size)[1] for im in images_bgr]
     d = description.pad_divisor
     return (round_up(max(s[0] for s in sizes), d), round_up(max(s[1] for s in sizes), d))
+
+
+def batch_canvas(images_bgr: list[np.ndarray], description, tight: bool = False) -> tuple[int, int]:
+    """The canvas a batch runs on, the one rule of every backend (docs/architecture.md §5).
+
+    By default the description's `input_size`, which a fixed-size export is built for: the same
+    input gives the same canvas, hence the same detections, on every backend. (The canvas matters
+    beyond the padding: GroupNorm's statistics include the padded zeros.) `tight`, which only a
+    dynamic model can take and only when the user asks, is the smallest padded canvas holding the
+    batch (`dynamic_canvas`): less work on non-square input, slightly different detections.
+    """
+    return dynamic_canvas(images_bgr, description) if tight else tuple(description.input_size)

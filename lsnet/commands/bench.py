@@ -172,11 +172,7 @@ def load_detectors(model: Path, own: str, names: list[str], options: dict, check
     files = model_files(model, names, opened[own].export_info, checkpoint, folder, batch, dynamic)
     detectors = {name: opened.get(name) or load(files[name], name, **BACKENDS[name].accepted(options))
                  for name in names}
-    # One canvas for every backend, so that latencies compare: a static export fixes it (a frames
-    # model letterboxes onto its own canvas, the same input size).
-    if any(not d.dynamic for d in detectors.values() if not d.description.takes_frames):
-        for detector in detectors.values():
-            detector.dynamic = False
+    # Every backend runs the model's input size (`lsnet.runtime.preprocess.batch_canvas`), so latencies compare.
     return detectors, files
 
 

@@ -27,8 +27,9 @@ def add_parser(sub) -> None:
                     ".engine) and compare each with the first: detections matched above --score (same label, box "
                     "IoU ≥ --match-iou), missed and extra ones, box IoU, and the largest and mean differences of "
                     "boxes and landmarks (pixels) and scores — e.g. an INT8 or FP16 export against its FP32 one. "
-                    "Images: --images (an image, a folder or a video), or "
-                    "synthetic scenes of the model's task (fixed seed).")
+                    "Images: --images (an image, a folder or a video), or synthetic scenes of the model's task "
+                    "(fixed seed), each at its own size and aspect ratio; every model runs an image on the same "
+                    "canvas, its input size (--tight-canvas: the smallest canvas, dynamic models only).")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files; the first is the reference")
     p.add_argument("--images", metavar="PATH", help="image, folder of images or video (default: synthetic scenes)")
     p.add_argument("--count", type=positive_int, default=8, metavar="N", help="images to use (default: 8)")
@@ -88,15 +89,13 @@ def check_comparable(detectors: dict[str, Detector]) -> None:
             raise LSNetError(f"{reference_name} and {name} cannot be compared: {'; '.join(differences)}")
 
 
-def common_canvas(detectors: dict[str, Detector]) -> None:
-    """Makes every model see the same input: one input size, and a fixed canvas if any model is static."""
+def same_input_size(detectors: dict[str, Detector]) -> None:
+    """Every model must be made for one input size; each then runs an image on the same canvas
+    (`lsnet.runtime.preprocess.batch_canvas`), at the image's own aspect ratio."""
     sizes = {tuple(d.description.input_size) for d in detectors.values()}
     if len(sizes) > 1:
         raise LSNetError(f"the models have different input sizes ({', '.join(f'{h}×{w}' for h, w in sorted(sizes))}); "
                          "compare models exported at the same size")
-    if any(not d.dynamic for d in detectors.values()):
-        for detector in detectors.values():
-            detector.dynamic = False
 
 
 def model_precision(detector: Detector) -> str:
@@ -141,14 +140,16 @@ def run(args: argparse.Namespace) -> int:
         if len(detectors) < 2:
             raise LSNetError("compare needs at least two different model files")
         check_comparable(detectors)
-        common_canvas(detectors)
+        same_input_size(detectors)
         reference_name, reference = next(iter(detectors.items()))
         description = reference.description
         images = (read_images(args.images, args.count) if args.images
                   else synthetic_images(description.task, args.count, args.seed, description.input_size))
         source = args.images or f"synthetic {description.task} scenes, seed {args.seed}"
+        h, w = description.input_size
+        canvas = "each batch's smallest canvas (--tight-canvas)" if args.tight_canvas else f"the {h}×{w} input size"
         print(f"{plural(len(images), 'image')} ({source}), "
-              f"reference {reference_name} ({reference.backend})", file=sys.stderr)
+              f"reference {reference_name} ({reference.backend}), every model on {canvas}", file=sys.stderr)
         expected = predict(reference, images, args.batch)
         report = {"reference": reference_name, "reference_backend": reference.backend,
                   "reference_precision": model_precision(reference), "images": len(images),

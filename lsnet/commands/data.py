@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
 
     video = sub.add_parser("video", help="write a synthetic video with moving objects",
                            description="Write a video of the synthetic renderer with objects moving "
-                                       "smoothly (mp4v for .mp4, MJPG for .avi).")
+                                       "smoothly (.mp4: H.264 where imageio-ffmpeg is installed, else mp4v; "
+                                       ".avi: MJPG).")
     video.add_argument("--task", required=True, help=f"one of {', '.join(TASKS)} (pose: walking figures)")
     video.add_argument("--out", required=True, metavar="FILE", help="video file, .mp4 or .avi")
     video.add_argument("--frames", type=positive_int, default=250, metavar="N", help="number of frames (default 250)")
@@ -48,6 +49,9 @@ def add_parser(subparsers) -> None:
     video.add_argument("--size", type=positive_int, nargs=2, default=(640, 480), metavar=("W", "H"),
                        help="frame size (default 640 480)")
     video.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    video.add_argument("--annotations", metavar="JSON",
+                       help="also write the frames' ground truth here: COCO format, one image per frame "
+                            "(frame_000000.jpg, …), for `lsnet eval MODEL --ann JSON --images VIDEO`")
     video.set_defaults(run=run_video)
 
 
@@ -82,10 +86,15 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_video(args: argparse.Namespace) -> int:
     from lsnet.data.video import write_video
     from lsnet.files import claim_outputs
+    from lsnet.runtime.sinks import codec_note
 
     task = _task(args.task)
-    with claim_outputs([args.out]):
-        out = write_video(args.out, task, args.frames, fps=args.fps, size=tuple(args.size), seed=args.seed)
-    print(f"wrote {out} ({plural(args.frames, 'frame')}, {args.size[0]}×{args.size[1]}, {args.fps:g} fps)")
-    print(f"next: `lsnet infer MODEL {out}` draws a model's detections on it")
+    with claim_outputs([args.out, args.annotations]):
+        out = write_video(args.out, task, args.frames, fps=args.fps, size=tuple(args.size), seed=args.seed,
+                          annotations=args.annotations)
+    also = f" and its ground truth {args.annotations}" if args.annotations else ""
+    print(f"wrote {out} ({plural(args.frames, 'frame')}, {args.size[0]}×{args.size[1]}, {args.fps:g} fps){also}")
+    print(f"video {codec_note(out)}")
+    print(f"next: `lsnet infer MODEL {out}` draws a model's detections on it"
+          + (f"   |   lsnet eval MODEL --ann {args.annotations} --images {out}" if args.annotations else ""))
     return 0

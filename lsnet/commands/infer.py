@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
     add_backend_options(p)
     p.add_argument("--score", type=probability, default=0.3,
                    help="draw detections with at least this score, 0 … 1 (default 0.3)")
+    p.add_argument("--show-duplicates", action="store_true",
+                   help="also draw an object's lower-scored duplicates under other classes (by default a detection "
+                        "whose box overlaps a better one of another class at IoU ≥ 0.7 is not drawn)")
     p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="frames per model call (default 1)")
     p.add_argument("--show-fps", action="store_true", help="draw the live FPS on every frame")
     p.add_argument("--sheet", metavar="PNG", help="also write a contact sheet: a grid of frames sampled over the run")
@@ -35,17 +38,19 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def detections_summary(label_counts, frames: int, score: float) -> str:
+def detections_summary(label_counts, frames: int, score: float, duplicates: bool) -> str:
     found = ", ".join(f"{n} {name}" for name, n in label_counts.most_common()) or "none"
-    return f"detections with score ≥ {score:g} in {plural(frames, 'frame')}: {found}"
+    what = "" if duplicates else ", other classes' duplicates left out"
+    return f"detections drawn (score ≥ {score:g}{what}) in {plural(frames, 'frame')}: {found}"
 
 
 def run(args: argparse.Namespace) -> int:
     from lsnet.errors import LSNetError, warn
     from lsnet.files import claim_outputs, numbered
     from lsnet.runtime import load
+    from lsnet.runtime.draw import DUPLICATE_IOU
     from lsnet.runtime.pipeline import run_pipeline
-    from lsnet.runtime.sinks import ContactSheetSink, default_output, open_sink
+    from lsnet.runtime.sinks import ContactSheetSink, VideoSink, codec_note, default_output, open_sink
     from lsnet.runtime.sources import open_source
 
     detector = load(args.model, args.backend, **backend_options(args))
@@ -61,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if log:
             log(f"{detector.backend}: {args.model} on {info.kind} {args.source}"
                 + (f" ({plural(info.frame_count, 'frame')})" if info.frame_count else ""))
-        result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score, show_fps=args.show_fps,
+        result = run_pipeline(detector, source, sinks, batch=args.batch, score=args.score,
+                              duplicate_iou=None if args.show_duplicates else DUPLICATE_IOU, show_fps=args.show_fps,
                               log=log)
     if source.skipped:
         warn(f"skipped {plural(len(source.skipped), 'unreadable file')} of {info.frame_count} in {args.source}")
@@ -78,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     model_ms = result.stage_ms.get("model", 0.0)
     print(f"wrote {outputs} ({plural(result.frames, 'frame')} in {result.seconds:.1f} s, {result.fps:.1f} FPS; "
           f"model {model_ms:.1f} ms per batch of {args.batch}, {detector.backend})")
-    print(detections_summary(result.label_counts, result.frames, args.score))
+    print(detections_summary(result.label_counts, result.frames, args.score, args.show_duplicates))
+    if isinstance(sinks[0], VideoSink):
+        print(f"video {codec_note(sinks[0].path)}")
     print(f"next: lsnet bench {args.model}" + (f" --video {args.source}" if info.kind == "video" else "")
           + f"   |   lsnet eval {args.model} --data DIR")
     return 0

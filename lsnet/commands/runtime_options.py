@@ -12,6 +12,10 @@ def add_backend_options(parser: argparse.ArgumentParser,
     parser.add_argument("--device", type=device,
                         help="backend device: cpu, cuda, cuda:N (default: the backend's own)")
     parser.add_argument("--threads", type=non_negative_int, metavar="N", help=threads_help)
+    parser.add_argument("--tight-canvas", action="store_true",
+                        help="dynamic models (.pt, --dynamic exports): run each batch on the smallest canvas holding "
+                             "it instead of the model's input size — less work on non-square input, but detections "
+                             "then differ slightly from a fixed-size export's (default: the input size, every backend)")
 
 
 def add_backend_choice(parser: argparse.ArgumentParser) -> None:
@@ -22,5 +26,6 @@ def add_backend_choice(parser: argparse.ArgumentParser) -> None:
 
 
 def backend_options(args: argparse.Namespace) -> dict:
-    """The --device/--threads the user gave, as `lsnet.runtime.load` options."""
-    return {k: v for k, v in (("device", args.device), ("threads", args.threads)) if v is not None}
+    """The --device/--threads/--tight-canvas the user gave, as `lsnet.runtime.load` options."""
+    options = {k: v for k, v in (("device", args.device), ("threads", args.threads)) if v is not None}
+    return {**options, "tight_canvas": True} if args.tight_canvas else options

@@ -50,6 +50,7 @@ class Layer:
     category_id: int  # 0: an unannotated occluder
     crowd: bool = False
     figures: tuple[render.Figure, ...] = ()  # the stick figures it is made of (pose)
+    track_id: int | None = None  # the same object across video frames (`lsnet data video`)
 
 
 def categories(task: str) -> list[dict]:
@@ -61,11 +62,11 @@ def categories(task: str) -> list[dict]:
 
 # --- scenes ------------------------------------------------------------------------------------
 
-def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo)))))
 
 
-def _union(parts: list[render.Coverage]) -> render.Coverage:
+def union(parts: list[render.Coverage]) -> render.Coverage:
     x0, y0 = min(p.x0 for p in parts), min(p.y0 for p in parts)
     x1 = max(p.x0 + p.alpha.shape[1] for p in parts)
     y1 = max(p.y0 + p.alpha.shape[0] for p in parts)
@@ -105,12 +106,12 @@ def shapes_scene(geo: np.random.Generator, image_hw: tuple[int, int], max_object
     if geo.random() < CROWD_PROBABILITY:
         cls = int(geo.integers(len(render.SHAPE_NAMES)))
         parts = [shape(cls, geo.uniform(7, 14), c) for c in _cluster_centres(geo, image_hw)]
-        layers.append(Layer(_union(parts), cls + 1, crowd=True))
+        layers.append(Layer(union(parts), cls + 1, crowd=True))
         visible.append(layers[-1].coverage.mask(image_hw))
     for _ in range(int(geo.integers(1, max_objects + 1))):
         for _attempt in range(8):
             cls = int(geo.integers(len(render.SHAPE_NAMES)))
-            size = _log_uniform(geo, OBJECT_SIZE[0], min(OBJECT_SIZE[1], 0.6 * min(h, w)))
+            size = log_uniform(geo, OBJECT_SIZE[0], min(OBJECT_SIZE[1], 0.6 * min(h, w)))
             coverage = shape(cls, size, geo.uniform(0, 1, 2) * (w, h))
             if _fits(coverage, image_hw, layers, visible):
                 mask = coverage.mask(image_hw)
@@ -129,14 +130,14 @@ def pose_scene(geo: np.random.Generator, image_hw: tuple[int, int], max_persons:
     def person(centre, height: float) -> tuple[render.Coverage, render.Figure]:
         fig = render.figure(render.random_limb_angles(geo), height, centre, geo.normal(0, 0.2),
                             geo.uniform(-0.6, 0.6))
-        return _union(list(render.figure_coverages(fig))), fig
+        return union(list(render.figure_coverages(fig))), fig
 
     layers: list[Layer] = []
     if geo.random() < CROWD_PROBABILITY:
         crowd = [person(c, geo.uniform(22, 40)) for c in _cluster_centres(geo, image_hw)]
-        layers.append(Layer(_union([c for c, _ in crowd]), 1, crowd=True, figures=tuple(f for _, f in crowd)))
+        layers.append(Layer(union([c for c, _ in crowd]), 1, crowd=True, figures=tuple(f for _, f in crowd)))
     for _ in range(int(geo.integers(1, max_persons + 1))):
-        height = _log_uniform(geo, PERSON_HEIGHT[0], min(PERSON_HEIGHT[1], 1.1 * h))
+        height = log_uniform(geo, PERSON_HEIGHT[0], min(PERSON_HEIGHT[1], 1.1 * h))
         coverage, fig = person(geo.uniform((0.05, 0.1), (0.95, 0.9)) * (w, h), height)
         layers.append(Layer(coverage, 1, figures=(fig,)))
     for _ in range(int(geo.integers(0, 3))):  # occluders, drawn over a random number of figures
@@ -219,7 +220,7 @@ def annotate(layers: list[Layer], image_hw: tuple[int, int]) -> list[dict]:
         if layer.category_id:
             ann = _crowd(layer, mask & ~covered_later) if layer.crowd else _instance(layer, mask, covered_later)
             if ann:
-                annotations.append(ann)
+                annotations.append(ann if layer.track_id is None else {**ann, "track_id": layer.track_id})
         covered_later |= mask
     return annotations[::-1]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
+from dataclasses import dataclass
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -100,6 +101,86 @@ def _coco_results(coco_gt: COCO, entries: list[dict]) -> COCO:
     return empty
 
 
+@dataclass
+class CocoEvaluation:
+    """One iou type's pycocotools result: the summary statistics, and per class what detectron2
+    reports (the precision array sliced per category) with the precision–recall curves behind it."""
+
+    stats: dict[str, float]  # pycocotools' summary, by STAT_NAMES
+    class_names: list[str]
+    precision: np.ndarray  # [IoU thresholds, recall thresholds, classes] at area "all", the most detections; −1: no ground truth
+    scores: np.ndarray  # the same shape: the score at which each recall threshold is reached (0: never)
+    recall: np.ndarray  # [IoU thresholds, classes], all scores
+    instances: np.ndarray  # [classes] ground-truth objects (not crowds) in the evaluated images
+    iou_thresholds: np.ndarray
+    recall_thresholds: np.ndarray
+
+    def per_class(self, score: float = 0.3) -> dict[str, dict[str, float]]:
+        """name → AP, AP50, AP75 (−1 without ground truth), R50 (recall at IoU 0.5, every score),
+        R50@score (recall at IoU 0.5 of the detections scored ≥ `score`, to 0.01) and instances."""
+        t50 = int(np.argmin(np.abs(self.iou_thresholds - 0.5)))
+        t75 = int(np.argmin(np.abs(self.iou_thresholds - 0.75)))
+
+        def mean_precision(values: np.ndarray) -> float:
+            values = values[values > -1]
+            return float(values.mean()) if values.size else -1.0
+
+        out = {}
+        for k, name in enumerate(self.class_names):
+            found = self.instances[k] > 0
+            if score > 0:  # the highest recall threshold reached by a detection scored ≥ `score`
+                reached = self.recall_thresholds[self.scores[t50, :, k] >= score]
+                recall_at_score = float(reached.max()) if reached.size else 0.0
+            else:
+                recall_at_score = float(self.recall[t50, k])
+            out[name] = {"AP": mean_precision(self.precision[:, :, k]),
+                         "AP50": mean_precision(self.precision[t50, :, k]),
+                         "AP75": mean_precision(self.precision[t75, :, k]),
+                         "R50": float(self.recall[t50, k]) if found else -1.0,
+                         f"R50@{score:g}": recall_at_score if found else -1.0,
+                         "instances": int(self.instances[k])}
+        return out
+
+
+def evaluate_coco(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: bool = False,
+                  categories: list[int | None] | None = None) -> dict[str, CocoEvaluation]:
+    """COCO evaluation per iou type over the images in `results` (see `evaluate`); the per-class
+    figures are the dataset's categories', by id."""
+    if task not in TASKS:
+        raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
+    entries = format_results(coco_gt, results, task, categories)
+    cat_ids = sorted(coco_gt.getCatIds())
+    names = [coco_gt.cats[c]["name"] for c in cat_ids]
+    image_ids = set(results)
+    instances = np.array([sum(1 for a in coco_gt.loadAnns(coco_gt.getAnnIds(catIds=[c], iscrowd=False))
+                              if a["image_id"] in image_ids and (task != "pose" or a.get("num_keypoints", 0) > 0))
+                          for c in cat_ids])
+    out: dict[str, CocoEvaluation] = {}
+    for iou_type, iou_entries in entries.items():
+        log = io.StringIO()
+        with redirect_stdout(log):
+            coco_eval = COCOeval(coco_gt, _coco_results(coco_gt, iou_entries), iou_type)
+            params = coco_eval.params
+            t, r, k = len(params.iouThrs), len(params.recThrs), len(cat_ids)
+            if not results:
+                out[iou_type] = CocoEvaluation({name: 0.0 for name in STAT_NAMES[iou_type]}, names,
+                                               np.full((t, r, k), -1.0), np.zeros((t, r, k)), np.zeros((t, k)),
+                                               instances, params.iouThrs, params.recThrs)
+                continue
+            params.imgIds = sorted(results)
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+            coco_eval.summarize()
+        if verbose:  # the summary lines only, not pycocotools' progress chatter
+            print("\n".join([f"{iou_type}:", *(line for line in log.getvalue().splitlines()
+                                                 if line.lstrip().startswith("Average"))]))
+        e = coco_eval.eval  # area "all" is index 0, the most detections the last index (detectron2 does the same)
+        out[iou_type] = CocoEvaluation({name: float(v) for name, v in zip(STAT_NAMES[iou_type], coco_eval.stats)},
+                                       names, e["precision"][:, :, :, 0, -1], e["scores"][:, :, :, 0, -1],
+                                       e["recall"][:, :, 0, -1], instances, params.iouThrs, params.recThrs)
+    return out
+
+
 def evaluate(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: bool = False,
              categories: list[int | None] | None = None) -> dict[str, dict[str, float]]:
     """COCO AP/AR per iou type, as fractions, over the images in `results`.
@@ -110,24 +191,4 @@ def evaluate(coco_gt: COCO, results: dict[int, Detections], task: str, verbose: 
     are pycocotools' (−1 where no ground truth falls in that area range). `verbose` prints
     pycocotools' summary.
     """
-    if task not in TASKS:
-        raise LSNetError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
-    entries = format_results(coco_gt, results, task, categories)
-    metrics: dict[str, dict[str, float]] = {}
-    for iou_type, iou_entries in entries.items():
-        if not results:
-            metrics[iou_type] = {name: 0.0 for name in STAT_NAMES[iou_type]}
-            continue
-        log = io.StringIO()
-        with redirect_stdout(log):
-            coco_eval = COCOeval(coco_gt, _coco_results(coco_gt, iou_entries), iou_type)
-            coco_eval.params.imgIds = sorted(results)
-            coco_eval.evaluate()
-            coco_eval.accumulate()
-            coco_eval.summarize()
-        if verbose:  # the summary lines only, not pycocotools' progress chatter
-            print("\n".join([f"{iou_type}:", *(line for line in log.getvalue().splitlines()
-                                                 if line.lstrip().startswith("Average"))]))
-        metrics[iou_type] = {name: float(v) for name, v in zip(STAT_NAMES[iou_type], coco_eval.stats)}
-    return metrics
-
+    return {iou_type: e.stats for iou_type, e in evaluate_coco(coco_gt, results, task, verbose, categories).items()}

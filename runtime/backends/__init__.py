@@ -36,9 +36,13 @@ class Backend:
         return getattr(module, self.class_name)
 
     def accepted(self, options: dict) -> dict:
-        """The part of `options` this backend's `from_file` takes (e.g. no `threads` for TensorRT)."""
+        """The part of `options` this backend's `from_file` (or `load` itself) takes (e.g. no
+        `threads` for TensorRT)."""
         parameters = inspect.signature(self.detector_class().from_file).parameters
-        return {k: v for k, v in options.items() if k in parameters}
+        return {k: v for k, v in options.items() if k in parameters or k in LOAD_OPTIONS}
+
+
+LOAD_OPTIONS = ("tight_canvas",)  # options of every backend, which `load` applies itself
 
 
 BACKEND_TITLES = {"torch_backend": "PyTorch", "onnxruntime_backend": "ONNX Runtime",
@@ -94,10 +98,12 @@ def backend_for(path: str | Path, backend: str | None = None) -> Backend:
     raise LSNetError(f"{path} is not a model file: expected {', '.join(MODEL_SUFFIXES)}")
 
 
-def load(path: str | Path, backend: str | None = None, **options):
+def load(path: str | Path, backend: str | None = None, tight_canvas: bool = False, **options):
     """A `Detector` for a model file (`.pt`, `.onnx`, `.engine`); see `BACKENDS` for `backend`.
 
     `options` go to the backend, e.g. `device="cuda"` or, for ONNX Runtime, `threads=2`.
+    Every backend runs a batch on the model's input size; `tight_canvas=True` (dynamic models
+    only) on the smallest canvas holding it (`lsnet.runtime.preprocess.batch_canvas`).
     """
     chosen = backend_for(path, backend)
     if not Path(path).is_file():
@@ -110,4 +116,7 @@ def load(path: str | Path, backend: str | None = None, **options):
         accepted = [p for p in inspect.signature(constructor).parameters if p != "path"]
         raise LSNetError(f"backend {chosen.name} does not take the options {sorted(options)} "
                          f"(it takes {', '.join(accepted) or 'none'})") from None
-    return constructor(str(path), **options)
+    detector = constructor(str(path), **options)
+    if tight_canvas:
+        detector.use_tight_canvas(str(path))
+    return detector

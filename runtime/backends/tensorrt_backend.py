@@ -36,7 +36,6 @@ from lsnet.errors import LSNetError
 from lsnet.runtime.detections import PADDED_OUTPUT_NAMES
 from lsnet.runtime.detector import Detector
 from lsnet.runtime.engine_metadata import EngineMetadata, Machine, check_engine_fits, read_sidecar, sha256_file
-from lsnet.runtime.preprocess import dynamic_canvas
 from lsnet.runtime.tensorrt_setup import TensorRTSetup
 
 
@@ -188,7 +187,7 @@ class TensorRTDetector(Detector):
             return tuple(self.description.input_size)
         if not self.dynamic:
             return tuple(self.max_hw)
-        return canvas_in_profile(dynamic_canvas(images, self.description), self.min_hw, self.max_hw)
+        return canvas_in_profile(super().canvas_for(images), self.min_hw, self.max_hw)
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         count = len(batch)

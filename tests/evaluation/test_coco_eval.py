@@ -7,7 +7,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from lsnet.errors import LSNetError
-from lsnet.evaluation.coco_eval import evaluate, format_results
+from lsnet.evaluation.coco_eval import evaluate, evaluate_coco, format_results
 from lsnet.landmarks import COCO_KEYPOINT_NAMES
 from lsnet.runtime.detections import Detections
 
@@ -121,3 +121,32 @@ def test_evaluation_is_silent_unless_verbose(capsys):
     evaluate(coco, results, "bbox", verbose=True)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "bbox:" and len(out) == 13 and out[1].lstrip().startswith("Average Precision")
+
+
+def test_per_class_ap_and_recall_are_pycocotools_precision_sliced_per_category():
+    """Three classes in two images: 'a' found exactly, 'b' found once of twice (its other box shifted
+    to IoU 0.667) at score 0.2, 'c' has no ground truth but a false detection."""
+    cats = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]
+    gt = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 40, 40], "area": 1600},
+          {"image_id": 1, "category_id": 2, "bbox": [80, 20, 40, 40], "area": 1600},
+          {"image_id": 2, "category_id": 2, "bbox": [40, 40, 40, 40], "area": 1600}]
+    coco = _coco(gt, categories=cats, num_images=2)
+    names = ["a", "b", "c"]
+    results = {1: Detections(np.array([[10, 10, 50, 50], [80, 20, 120, 60], [0, 0, 5, 5]], np.float32),
+                             np.array([0.9, 0.2, 0.6], np.float32), np.array([0, 1, 2]), np.zeros((3, 4, 2)), names),
+               2: Detections(np.array([[48, 40, 88, 80]], np.float32), np.array([0.8], np.float32), np.array([1]),
+                             np.zeros((1, 4, 2)), names)}
+    e = evaluate_coco(coco, results, "bbox")["bbox"]
+    per_class = e.per_class(score=0.3)
+    assert list(per_class) == names and [r["instances"] for r in per_class.values()] == [1, 2, 0]
+    assert per_class["a"]["AP"] == pytest.approx(1.0) and per_class["a"]["R50"] == 1.0
+    # b: at IoU 0.50–0.65 both found, the 0.8 one first: precision 1 → AP 1; above, only the exact one,
+    # found second (precision 1/2 at recall 1/2) → AP50 1, AP75 0.5·(51/101), AP the mean over the ten IoUs.
+    assert per_class["b"]["AP50"] == pytest.approx(1.0) and per_class["b"]["R50"] == 1.0
+    assert per_class["b"]["AP75"] == pytest.approx(0.5 * 51 / 101)
+    assert per_class["b"]["AP"] == pytest.approx((4 * 1.0 + 6 * 0.5 * 51 / 101) / 10)
+    assert per_class["b"]["R50@0.3"] == pytest.approx(0.5)  # the 0.2 detection is below the drawing threshold
+    assert e.per_class(score=0.1)["b"]["R50@0.1"] == pytest.approx(1.0)
+    assert per_class["c"] == {"AP": -1.0, "AP50": -1.0, "AP75": -1.0, "R50": -1.0, "R50@0.3": -1.0, "instances": 0}
+    # the classes' mean is pycocotools' AP, as detectron2 reports it
+    assert np.mean([per_class["a"]["AP"], per_class["b"]["AP"]]) == pytest.approx(e.stats["AP"])

@@ -94,3 +94,30 @@ def test_static_exports_equal_pytorch(models, val_images, options, canvas):
     _, description = load_model(COMMITTED)
     images, _ = preprocess(val_images[:options.get("batch", 1)], description, canvas)
     assert_same_detections(run_portable(exported.portable, images), run_pytorch(COMMITTED, images))
+
+
+def test_on_a_non_square_video_the_fixed_size_onnx_and_the_checkpoint_detect_the_same(models, tmp_path, capsys):
+    """Every backend runs a frame on the model's input size (`lsnet.runtime.preprocess.batch_canvas`): a
+    320×240 frame is letterboxed into 192×192 by the fixed-size ONNX and by PyTorch alike. The tight
+    160×192 canvas, which PyTorch runs only when asked, gives other detections (GroupNorm sees the padding)."""
+    from lsnet.cli import main
+    from lsnet.data.video import write_video
+    from lsnet.runtime.compare import agree, compare_detections
+    from lsnet.runtime.sources import open_source
+
+    video = write_video(tmp_path / "wide.mp4", "bbox", frames=4, size=(320, 240), seed=1)
+    onnx_model = models.of_checkpoint(committed("bbox")).portable
+    report = tmp_path / "compare.json"
+    assert main(["compare", str(COMMITTED), str(onnx_model), "--images", str(video), "--score", "0.1",
+                 "--threads", "1", "--json", str(report)]) == 0
+    assert "every model on the 192×192 input size" in capsys.readouterr().err
+    import json
+    result = json.loads(report.read_text())["models"][str(onnx_model)]
+    assert result["agree"] and result["matched"] >= 10 and result["score_abs_max"] < 1e-3
+
+    frames = [frame.image for frame in open_source(str(video))]
+    fixed = load(onnx_model, threads=1).predict(frames)
+    tight = load(COMMITTED, tight_canvas=True)
+    assert tight.canvas_for(frames) == (160, 192)
+    differences = compare_detections(fixed, tight.predict(frames), score=0.1)
+    assert differences["score_abs_max"] > 0.005 or not agree(differences)

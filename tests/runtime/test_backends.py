@@ -32,12 +32,17 @@ def test_a_fixed_batch_graph_is_fed_padded_chunks_and_its_outputs_cut_back(fixed
     assert results[2].label_names() == ["triangle"] and results[2].scores[0] == np.float32(0.9)
 
 
-def test_a_graph_with_symbolic_sizes_is_fed_the_smallest_canvas(fixed_output_onnx):
-    detector = load(fixed_output_onnx("batch", "height", "width"))
+def test_a_graph_with_symbolic_sizes_runs_the_input_size_unless_asked_for_the_smallest_canvas(fixed_output_onnx):
+    dynamic = fixed_output_onnx("batch", "height", "width")
+    detector = load(dynamic)
     assert (detector.dynamic, detector.max_batch) == (True, None)
     wide = np.zeros((40, 200, 3), np.uint8)
-    assert detector.canvas_for([wide]) == (32, 128)  # fits 128×128, height rounded up to the pad divisor
-    assert len(detector.predict([wide] * 3)) == 3
+    assert detector.canvas_for([wide]) == (128, 128)  # the description's input size, as a fixed-size export
+    tight = load(dynamic, tight_canvas=True)
+    assert tight.canvas_for([wide]) == (32, 128)  # fits 128×128, height rounded up to the pad divisor
+    assert len(tight.predict([wide] * 3)) == 3
+    with pytest.raises(LSNetError, match=r"takes only its 128×128 input: a tight canvas needs a dynamic model"):
+        load(fixed_output_onnx(1, 128, 128), tight_canvas=True)
 
 
 def test_a_graph_whose_size_contradicts_its_description_is_refused(fixed_output_onnx):

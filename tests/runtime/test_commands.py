@@ -16,7 +16,7 @@ def test_infer_on_an_image_writes_the_drawn_image_and_says_what_next(small_onnx,
     assert cv2.imread(str(out)).shape == (60, 90, 3)
     stdout = capsys.readouterr().out
     assert f"wrote {out} (1 frame in" in stdout and "onnxruntime" in stdout
-    assert "detections with score ≥ 0.3 in 1 frame:" in stdout and "next: lsnet bench" in stdout
+    assert "detections drawn (score ≥ 0.3, other classes' duplicates left out) in 1 frame:" in stdout and "next: lsnet bench" in stdout
 
 
 def test_infer_on_a_video_writes_a_video_with_every_frame(small_onnx, synthetic_video, tmp_path, capsys):
@@ -97,11 +97,27 @@ def test_eval_prints_the_coco_table_and_writes_the_json_schema(small_onnx, tiny_
     report = tmp_path / "eval.json"
     assert main(["eval", str(small_onnx), "--data", str(tiny_bbox_data), "--json", str(report)]) == 0
     metrics = json.loads(report.read_text())
-    assert list(metrics) == ["bbox"]
+    assert list(metrics) == ["bbox", "per_class"]
     assert {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"} <= set(metrics["bbox"])
     assert all(-1 <= v <= 1 for v in metrics["bbox"].values())
+    classes = metrics["per_class"]["bbox"]
+    assert list(classes) == ["ellipse", "triangle", "rectangle", "star", "cross"]
+    assert all(set(row) == {"AP", "AP50", "AP75", "R50", "R50@0.3", "instances"} for row in classes.values())
+    plot = tmp_path / "eval_pr.png"  # beside --json
+    assert cv2.imread(str(plot)).shape[2] == 3
     stdout = capsys.readouterr().out
-    assert "AP50" in stdout and f"wrote {report}" in stdout
+    assert "AP50" in stdout and "bbox per class" in stdout and "R50@0.3" in stdout
+    assert f"wrote {report}, {plot}" in stdout
+
+
+def test_eval_on_a_video_with_its_ground_truth(small_onnx, tmp_path, capsys):
+    video, truth = tmp_path / "v.mp4", tmp_path / "v.json"
+    assert main(["data", "video", "--task", "bbox", "--out", str(video), "--frames", "3", "--size", "96", "64",
+                 "--annotations", str(truth)]) == 0
+    assert f"lsnet eval MODEL --ann {truth} --images {video}" in capsys.readouterr().out
+    plot = tmp_path / "pr.png"
+    assert main(["eval", str(small_onnx), "--ann", str(truth), "--images", str(video), "--plot", str(plot)]) == 0
+    assert f"on {truth}" in capsys.readouterr().out and plot.is_file()
 
 
 @pytest.mark.parametrize("argv, message", [
