@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, first_line
 from lsnet.files import atomic_write, free_space, make_folder, partial_path
 from lsnet.runtime.draw import write_contact_sheet
 from lsnet.runtime.sources import IMAGE_SUFFIXES, SourceInfo, native_stderr_silenced
@@ -76,26 +76,42 @@ class _OpenCVWriter:
 class _H264Writer:
     """H.264 in yuv420p, what web browsers play, through the static ffmpeg of `imageio-ffmpeg`
     (docs/toolchain.md: OpenCV cannot write H.264 here). Its ffmpeg ignores Ctrl-C, so an
-    interrupted run still closes the file properly."""
+    interrupted run still closes the file properly. If ffmpeg stops (a full disk), the error is one
+    line and the file it left, unreadable without its index, is removed."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+    def __init__(self, path: Path, final: Path, fps: float, size: tuple[int, int]):
         import imageio_ffmpeg
 
+        self.path, self.final = path, final
         # yuv420p needs even sides: pad an odd one by a pixel; +faststart puts the index first for streaming.
         self.frames = imageio_ffmpeg.write_frames(
             str(path), size, pix_fmt_in="bgr24", pix_fmt_out="yuv420p", fps=fps, codec="libx264", quality=None,
-            macro_block_size=1, ffmpeg_log_level="error",
+            macro_block_size=1, ffmpeg_log_level="quiet",
             output_params=["-crf", "23", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart"])
-        self.frames.send(None)  # starts ffmpeg
+        self._call(self.frames.send, None)  # starts ffmpeg
+
+    def _call(self, step, *args) -> None:
+        try:
+            step(*args)
+        except (OSError, RuntimeError) as e:  # ffmpeg has gone
+            try:
+                self.frames.close()
+            except (OSError, RuntimeError):
+                pass
+            self._fail(first_line(e))
+
+    def _fail(self, why: str) -> None:
+        self.path.unlink(missing_ok=True)
+        raise LSNetError(f"cannot write video {self.final}: ffmpeg stopped ({why}; "
+                         f"{free_space(self.path.parent)} free on that disk)")
 
     def write(self, image: np.ndarray) -> None:
-        try:
-            self.frames.send(np.ascontiguousarray(image))
-        except (OSError, RuntimeError) as e:  # ffmpeg has gone (a full disk): its own message says why
-            raise LSNetError(f"ffmpeg stopped writing the video: {e}") from None
+        self._call(self.frames.send, np.ascontiguousarray(image))
 
     def release(self) -> None:
-        self.frames.close()
+        self._call(self.frames.close)
+        if not self.path.is_file() or self.path.stat().st_size == 0:  # could not even write the header
+            self._fail("it wrote nothing")
 
 
 def writes_h264(path: Path) -> bool:
@@ -140,12 +156,16 @@ class VideoSink:
     def write(self, image: np.ndarray, name: str) -> None:
         if self.writer is None:
             self.size = (image.shape[1], image.shape[0])
-            self.writer = (_H264Writer(self.partial, self.fps, self.size) if self.h264 else
+            self.writer = (_H264Writer(self.partial, self.path, self.fps, self.size) if self.h264 else
                            _OpenCVWriter(self.partial, self.path, self.fps, self.size,
                                          VIDEO_FOURCC[self.path.suffix.lower()]))
         if (image.shape[1], image.shape[0]) != self.size:  # a folder of mixed sizes into one video
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
+        try:
+            self.writer.write(image)
+        except LSNetError:
+            self.writer = None  # the writer has closed and removed its file: nothing left to finish
+            raise
         self.frames += 1
 
     def close(self, complete: bool) -> Path | None:

@@ -61,6 +61,7 @@ def _text(allow_empty=True):
 # key → check(value, name, where): the type and range of every key of default.yaml.
 RULES = {
     "data": _text(), "task": _one_of(TASKS), "imgsz": _imgsz, "flip": check.probability, "workers": _int(0),
+    "scale_range": partial(check.numbers, length=2, above=0),
     "depth": _one_of(DEPTHS), "groups": _int(1), "width_per_group": _int(1), "pretrained": _text(),
     "load_from": _text(), "allow_unofficial_options": check.flag, "frozen_stages": _int(-1, 4), "norm_eval": check.flag, "fpn_channels": _int(1),
     "head_channels": _int(1), "gn_groups": _int(1), "stacked_convs": _int(0), "tower": _one_of(TOWERS),
