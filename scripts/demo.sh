@@ -26,11 +26,13 @@ lsnet eval "$OUT/model.onnx" --data "$OUT/data" --json "$OUT/eval.json"
 step "detect on the video with ONNX Runtime"
 lsnet infer "$OUT/model.onnx" "$OUT/video.mp4" --out "$OUT/annotated.mp4" --sheet "$OUT/frames.png"
 
-# 30 interleaved rounds and the pipeline on 60 frames: seconds on a quiet 2-core machine; on a busy one
-# the time limit keeps the step short (and bench warns that its figures are not to be trusted).
+# 100 interleaved rounds and the pipeline on 60 frames, one CPU thread per backend: seconds on a quiet
+# 2-core machine. With two threads each, PyTorch's threads wait for each other whenever another process
+# holds a core, and on a shared 2-core machine the spread is too wide to trust (README, "Results").
+# On a busy machine the time limit keeps the step short (and bench warns that its figures are not to be trusted).
 step "benchmark: ONNX Runtime beside PyTorch"
-lsnet bench "$OUT/model.onnx" --checkpoint "$MODEL" --video "$OUT/video.mp4" --runs 30 --warmup 3 --frames 60 \
-  --time-limit 30 --json "$OUT/bench.json"
+lsnet bench "$OUT/model.onnx" --checkpoint "$MODEL" --video "$OUT/video.mp4" --runs 100 --warmup 5 --frames 60 \
+  --threads 1 --time-limit 30 --json "$OUT/bench.json"
 
 step "done"
 echo "wrote $OUT/annotated.mp4 (annotated video), $OUT/frames.png (frame sheet), $OUT/eval.json, $OUT/bench.json"
