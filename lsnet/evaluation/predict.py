@@ -15,6 +15,17 @@ from lsnet.runtime.sources import open_source
 PRIMARY_IOU_TYPE = {"bbox": "bbox", "segm": "segm", "pose": "keypoints"}
 
 
+def _as_annotated(coco, image_id: int, image: np.ndarray, where: str) -> np.ndarray:
+    """`image`, if it has the size its annotations were made on: of another size (another video, a
+    resized copy) it would be scored against boxes in other pixels, a plausible but wrong AP."""
+    record = coco.loadImgs(image_id)[0]
+    h, w = image.shape[:2]
+    if (w, h) != (record["width"], record["height"]):
+        raise LSNetError(f"{where} is {w}×{h} but its annotations are of a {record['width']}×{record['height']} image "
+                         f"(image id {image_id}): the images are not the ones annotated")
+    return image
+
+
 def _images(coco, ids: list[int], images: Path) -> Iterator[tuple[int, np.ndarray]]:
     """(image id, BGR image) for `ids`: files of a folder, or frames of a video, which `file_name`
     names as `lsnet infer` and `lsnet data video --annotations` do (frame_000000.jpg, …)."""
@@ -24,14 +35,15 @@ def _images(coco, ids: list[int], images: Path) -> Iterator[tuple[int, np.ndarra
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise LSNetError(f"cannot read image {path}")
-            yield image_id, image
+            yield image_id, _as_annotated(coco, image_id, image, str(path))
         return
     wanted = {coco.loadImgs(image_id)[0]["file_name"]: image_id for image_id in ids}
     source = open_source(str(images))
     try:
         for frame in source:
             if frame.name in wanted:
-                yield wanted.pop(frame.name), frame.image
+                image_id = wanted.pop(frame.name)
+                yield image_id, _as_annotated(coco, image_id, frame.image, f"frame {frame.name} of {images}")
             if not wanted:
                 break
     finally:

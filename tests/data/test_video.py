@@ -51,3 +51,15 @@ def test_ground_truth_names_every_frame_as_infer_does_and_follows_the_objects(tm
         centres = np.array([[a["bbox"][0] + a["bbox"][2] / 2, a["bbox"][1] + a["bbox"][3] / 2] for a in track])
         assert np.abs(np.diff(centres, axis=0)).max() < 12
 
+
+
+def test_annotations_give_the_size_of_the_frames_as_read_back_also_for_odd_sizes(tmp_path):
+    video, ann = tmp_path / "odd.mp4", tmp_path / "odd.json"
+    write_video(video, "bbox", 2, size=(97, 65), annotations=ann)
+    source = open_source(str(video))
+    try:
+        read_back = [frame.image.shape[:2] for frame in source]
+    finally:
+        source.close()
+    recorded = [(image["height"], image["width"]) for image in json.loads(ann.read_text())["images"]]
+    assert recorded == read_back and len(read_back) == 2

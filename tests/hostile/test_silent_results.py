@@ -77,6 +77,22 @@ def test_eval_refuses_a_set_with_missing_image_files_before_predicting(onnx_copy
     assert_error(lsnet(capsys, "eval", onnx_copy, "--data", dataset), "1 of the 4 images are missing", "000003.jpg")
 
 
+def test_eval_refuses_images_of_another_size_than_annotated(onnx_copy, dataset, capsys):
+    image = dataset / "val" / "000002.jpg"
+    cv2.imwrite(str(image), cv2.resize(cv2.imread(str(image)), None, fx=0.5, fy=0.5))  # a resized copy
+    assert_error(lsnet(capsys, "eval", onnx_copy, "--data", dataset), "000002.jpg is", "the images are not the ones annotated")
+
+
+def test_eval_refuses_a_video_of_another_size_than_its_annotations(onnx_copy, tmp_path, capsys):
+    ann = tmp_path / "video.json"
+    assert lsnet(capsys, "data", "video", "--task", "bbox", "--out", tmp_path / "small.mp4", "--frames", "3",
+                 "--size", "96", "64", "--annotations", ann).code == 0
+    assert lsnet(capsys, "data", "video", "--task", "bbox", "--out", tmp_path / "large.mp4", "--frames", "3",
+                 "--size", "128", "96").code == 0
+    assert_error(lsnet(capsys, "eval", onnx_copy, "--ann", ann, "--images", tmp_path / "large.mp4"),
+                 "frame frame_000000.jpg", "is 128×96 but its annotations are of a 96×64 image")
+
+
 # ---- lsnet infer: damaged inputs ------------------------------------------------------------------
 
 def test_infer_says_how_many_frames_a_damaged_video_lost(onnx_copy, tmp_path, capsys):
