@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
@@ -235,6 +236,8 @@ def _static_input(model: onnx.ModelProto, description: ModelDescription) -> tupl
     name, dims = input_shape(model)
     batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else 1
     fixed = all(isinstance(d, int) and d > 0 for d in dims[2:])
+    if description.takes_frames:  # frames of any size in, letterboxed onto the model's canvas by the graph
+        return name, batch, tuple(description.input_size)
     return name, batch, (tuple(dims[2:]) if fixed else tuple(description.input_size))
 
 
@@ -259,10 +262,16 @@ class CalibrationImages:
         self.position, self.bar = 0, None
 
     def _load(self, start: int) -> dict[str, np.ndarray]:
-        from lsnet.runtime.preprocess import preprocess
+        from lsnet.runtime.preprocess import preprocess, stack_frames
         from lsnet.runtime.sources import read_image
 
         images = [read_image(p) for p in self.paths[start:start + self.batch]]
+        if self.description.takes_frames:
+            # A frames model calibrates on the images as frames, through its own letterbox; the frames of
+            # one batch share a size (one tensor), so a fixed batch > 1 takes the first image's.
+            h, w = images[0].shape[:2]
+            frames = [i if i.shape[:2] == (h, w) else cv2.resize(i, (w, h), interpolation=cv2.INTER_AREA) for i in images]
+            return {self.input_name: stack_frames(frames)[0]}
         return {self.input_name: preprocess(images, self.description, self.canvas)[0]}
 
     def get_first(self) -> dict[str, np.ndarray]:

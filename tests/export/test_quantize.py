@@ -190,3 +190,27 @@ def test_eval_and_infer_run_the_int8_model_and_eval_warns_on_its_calibration_ima
     assert code == 0 and "warning: the model was calibrated on" in err
     code, _, _ = run(capsys, "infer", int8_onnx, calib_data / "val", "--out", tmp_path / "drawn", "--quiet")
     assert code == 0 and len(list((tmp_path / "drawn").iterdir())) == 2
+
+
+def test_a_frames_model_calibrates_on_frames_and_keeps_its_letterbox_out_of_int8(models, calib_data, tmp_path):
+    """The calibration images go in as uint8 frames of their own sizes (calib_data's are 96–160 px),
+    through the graph's letterbox, which stays in float like the rest of the FP32 parts."""
+    from lsnet.export.engine_precision import LETTERBOX
+    from lsnet.export.frames_graph import FRAMES_NODE_PREFIX
+    from lsnet.export.quantize import QuantizeOptions, quantize_onnx
+    from lsnet.runtime import load
+
+    frames = models.frames("bbox").portable
+    int8 = quantize_onnx(frames, tmp_path / "bbox.frames.int8.onnx", QuantizeOptions(calib=calib_data, calib_images=4),
+                         log=lambda _: None).out
+    model = onnx.load(int8)
+    record = precision_record(model)
+    letterbox = {n.name for n in onnx.load(frames).graph.node if n.name.startswith(FRAMES_NODE_PREFIX)}
+    assert letterbox and letterbox <= set(record["kept_out_nodes"][LETTERBOX])
+    dequantized = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert not any(dequantized & set(n.input) for n in model.graph.node if n.name.startswith(FRAMES_NODE_PREFIX))
+    assert graph_precision(model) == "int8" and record["qdq_pairs"] > 0
+    frame = np.random.default_rng(0).integers(0, 256, (75, 131, 3), dtype=np.uint8)  # a size not calibrated on
+    dets = load(int8).predict(frame)
+    assert load(int8).description.takes_frames and len(dets.scores) > 0
+    assert (dets.boxes[:, [2, 3]] <= [131, 75]).all() and (dets.boxes >= 0).all()  # frame pixels
