@@ -94,6 +94,14 @@ def integers(value, name: str, where: str, length: int | None = None, min_length
     return items
 
 
+def integer_set(value, name: str, where: str, minimum: int, maximum: int) -> list[int]:
+    """A list of distinct integers in [minimum, maximum] (possibly empty), sorted."""
+    if (not isinstance(value, (list, tuple)) or not all(is_int(v) and minimum <= v <= maximum for v in value)
+            or len(set(value)) != len(value)):
+        raise _fail(where, name, f"a list of distinct integers {_range(minimum, maximum)}", value)
+    return sorted(value)
+
+
 def numbers(value, name: str, where: str, length: int | None = None, min_length: int = 1,
             above: float | None = None, minimum: float | None = None) -> list[float]:
     items = sequence(value, name, where, length, min_length)

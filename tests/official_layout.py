@@ -1,7 +1,8 @@
 """Official LSNet checkpoints as the official code writes them, built here: the state-dict names
-and shapes of the R-50 models (docs/lsnet-official.md §10, transcribed for the four task variants),
-random weights, mmdet's `{'meta', 'state_dict', 'optimizer'}` layout; and configs in the layout
+and shapes of the R-50 models (docs/lsnet-official.md §10, transcribed for the four task variants)
+and of the 'dconv' backbones (mmdet's DCNv2 in the 3×3 convs of stages 2–4), random weights, mmdet's `{'meta', 'state_dict', 'optimizer'}` layout; and configs in the layout
 of the official ones (a `_base_` dataset file, `dict(...)` calls, shared names)."""
+import re
 from pathlib import Path
 
 import torch
@@ -55,17 +56,38 @@ def neck_shapes() -> dict:
     return neck
 
 
-def official_r50_shapes(variant: str) -> dict:
-    backbone = {k: list(v.shape) for k, v in torchvision.models.resnet50().state_dict().items()
-                if not k.startswith("fc.")}
+def backbone_dcn_shapes(backbone: dict, stages) -> dict:
+    """The keys mmdet's ResNet with `dcn=dict(type='DCNv2', deformable_groups=1)` adds for
+    `stage_with_dcn`: each block's 3×3 `conv2` [w, w/groups, 3, 3] of those stages is an mmcv
+    `ModulatedDeformConvPack` (same weight, no bias) with a `conv_offset` = Conv2d(w, 1·3·3·3, 3), biased."""
+    out = {}
+    for key, shape in backbone.items():
+        if (m := re.fullmatch(r"(layer(\d)\.\d+\.conv2\.)weight", key)) and int(m[2]) in stages:
+            out |= {f"{m[1]}conv_offset.weight": [27, shape[0], 3, 3], f"{m[1]}conv_offset.bias": [27]}
+    return out
+
+
+def official_shapes(variant: str, resnet: str = "resnet50", dcn_stages=()) -> dict:
+    """The official checkpoint's names and shapes: torchvision's `resnet` (its shapes only, built on
+    the meta device) as the backbone, DCNv2 in `dcn_stages`."""
+    with torch.device("meta"):
+        backbone = {k: list(v.shape) for k, v in torchvision.models.get_model(resnet).state_dict().items()
+                    if not k.startswith("fc.")}
+    backbone |= backbone_dcn_shapes(backbone, dcn_stages)
     return ({f"backbone.{k}": v for k, v in backbone.items()} | {f"neck.{k}": v for k, v in neck_shapes().items()}
             | {f"bbox_head.{k}": v for k, v in head_shapes(variant).items()})
+
+
+def official_r50_shapes(variant: str, dcn_stages=()) -> dict:
+    return official_shapes(variant, "resnet50", dcn_stages)
 
 
 def random_weights(shapes: dict, seed: int = 0) -> dict:
     """Weights that give a sane forward pass: He-scaled convs, positive BN variances, norm scales
     near 1; the classifier biased so that many locations pass the score threshold, and the stage-1
-    vectors spread (bias std 1), so the DCN offsets — and the pyramid-DCN offset mode — matter."""
+    vectors spread (bias std 1), so the DCN offsets — and the pyramid-DCN offset mode — matter. The
+    backbone DCNs' offsets come out at up to about ±1.5 px (He-scaled on features of magnitude 10–100,
+    they would reach tens of pixels and sample mostly outside the map)."""
     g = torch.Generator().manual_seed(seed)
     out = {}
     for key, shape in shapes.items():
@@ -81,7 +103,9 @@ def random_weights(shapes: dict, seed: int = 0) -> dict:
         else:
             out[key] = 0.1 * torch.randn(shape, generator=g)
     for key in out:
-        if key.endswith("pts_cls_out.bias"):
+        if key.startswith("backbone.") and key.endswith("conv_offset.weight"):
+            out[key] *= 0.1
+        elif key.endswith("pts_cls_out.bias"):
             out[key] = torch.full(out[key].shape, -3.0)
         elif "_init_out.bias" in key or "_refine_out.bias" in key:
             out[key] = torch.randn(out[key].shape, generator=g)
@@ -115,7 +139,7 @@ norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(
     type='LSDetector',
     backbone=dict(type='ResNet', depth={depth}, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
-                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True, style='pytorch'),
+                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True, style='pytorch'{dcn}),
     neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, start_level=1,
               add_extra_convs='on_input', num_outs=5, norm_cfg=norm_cfg),
     bbox_head=dict(type='LSHead', task='{task}', num_vectors={vectors}, num_classes={classes}, in_channels=256,
@@ -129,13 +153,18 @@ test_cfg = dict(nms_pre={nms_pre}, min_bbox_size=0, score_thr=0.05, nms=dict(typ
 """
 
 
-def write_config(folder: Path, variant: str, depth: int = 50) -> Path:
-    """An official-layout config of `variant` (test settings as the official configs have them)."""
+# The backbone keys of the released 'dconv c3-c5' configs.
+DCN_C3_C5 = "dcn=dict(type='DCNv2', deformable_groups=1, fallback_on_stride=False), stage_with_dcn=(False, True, True, True)"
+
+
+def write_config(folder: Path, variant: str, depth: int = 50, dcn: bool = False) -> Path:
+    """An official-layout config of `variant` (test settings as the official configs have them);
+    `dcn`: DCNv2 in the backbone's stages 2–4, as the 'dconv c3-c5' configs."""
     pose = variant.startswith("pose")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dataset.py").write_text(DATASET_BASE.format(dataset="CocoPoseDataset" if pose else "CocoDataset"))
     vectors = {"bbox": 4, "segm": 36}.get(variant, 17)
     path = folder / f"lsnet_{variant}_r{depth}.py"
-    path.write_text(MODEL.format(depth=depth, task=variant, vectors=vectors, classes=VARIANTS[variant][1],
+    path.write_text(MODEL.format(depth=depth, dcn=f", {DCN_C3_C5}" if dcn else "", task=variant, vectors=vectors, classes=VARIANTS[variant][1],
                                  nms_pre=100 if pose else 1000, max_per_img=20 if pose else 100))
     return path

@@ -76,7 +76,8 @@ def run_official(args: argparse.Namespace) -> int:
         save_checkpoint(out, imported.model, imported.description)
     cfg, d = imported.model.cfg, imported.description
     backbone = f"ResNe{'X' if cfg.groups > 1 else 't'}-{cfg.depth}" + (
-        f" {cfg.groups}×{cfg.width_per_group}d" if cfg.groups > 1 else "")
+        f" {cfg.groups}×{cfg.width_per_group}d" if cfg.groups > 1 else "") + (
+        f" with DCNv2 in {', '.join(f'C{stage + 1}' for stage in cfg.dcn_stages)}" if cfg.dcn_stages else "")
     task = f"pose ({cfg.pose_box}-box)" if cfg.task == "pose" else cfg.task
     names = ", ".join(d.class_names[:3]) + (", …" if d.num_classes > 3 else "")
     print(f"read {args.checkpoint}: LSNet {task}, {backbone}, {d.num_classes} classes ({names}), "

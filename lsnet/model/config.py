@@ -28,6 +28,8 @@ class ModelConfig:
     depth: int = 50
     groups: int = 1
     width_per_group: int = 64
+    # stages (layer1…4) whose 3×3 convs are DCNv2; (2, 3, 4) is the official 'dconv c3-c5' (docs/lsnet-official.md §1)
+    dcn_stages: tuple[int, ...] = ()
     pretrained: str = ""  # a local torchvision ImageNet state-dict file; "" → random init
     frozen_stages: int = 1  # stem + layer1 frozen (docs/lsnet-official.md §1); -1 → nothing frozen
     norm_eval: bool = True  # BatchNorm in eval mode (docs/lsnet-official.md §1); False when training from scratch
@@ -57,6 +59,7 @@ class ModelConfig:
             check.integer(getattr(self, name), name, where, 1)
         check.integer(self.stacked_convs, "stacked_convs", where, 0)
         check.integer(self.frozen_stages, "frozen_stages", where, -1, 4)
+        self.dcn_stages = tuple(check.integer_set(self.dcn_stages, "dcn_stages (ResNet stages 1–4)", where, 1, 4))
         check.text(self.pretrained, "pretrained", where, allow_empty=True)
         check.flag(self.norm_eval, "norm_eval", where)
         check.choice(self.tower, "tower", where, TOWERS)
@@ -71,6 +74,7 @@ class ModelConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["strides"] = list(self.strides)
+        d["dcn_stages"] = list(self.dcn_stages)
         return d
 
     @classmethod

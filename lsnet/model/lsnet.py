@@ -18,7 +18,7 @@ class LSNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = ResNetBackbone(cfg.depth, cfg.groups, cfg.width_per_group, cfg.frozen_stages,
-                                       cfg.norm_eval, cfg.pretrained)
+                                       cfg.norm_eval, cfg.pretrained, cfg.dcn_stages)
         self.neck = LSNetFPN(self.backbone.out_channels, cfg.fpn_channels, cfg.gn_groups)
         self.head = LSHead(cfg, cfg.fpn_channels)
 

@@ -141,7 +141,7 @@ _BRANCHES_TO_TASK = {("bbox",): ("bbox", "obj"), ("segm",): ("segm", "obj"), ("b
 def weights_facts(state: dict) -> dict:
     """The model options a state dict (this model's names) determines: task and pose_box (from
     the head's branches), depth, groups and width_per_group (backbone blocks and conv shapes),
-    num_classes (the classifier), tower, stacked_convs and the channel widths."""
+    dcn_stages (the stages whose convs have a `conv_offset`), num_classes (the classifier), tower, stacked_convs and the channel widths."""
     def shape(key: str) -> tuple[int, ...]:
         if key not in state:
             raise LSNetError(f"not an LSNet state dict: it has no {key}")
@@ -158,8 +158,11 @@ def weights_facts(state: dict) -> dict:
                          "is not a ResNet this model builds")
     conv2 = shape("backbone.layer1.0.conv2.weight")
     groups = conv2[0] // conv2[1] if bottleneck else 1
+    dcn_stages = tuple(i for i in range(1, 5) if any(re.match(rf"backbone\.layer{i}\.\d+\.conv2\.conv_offset\.", k)
+                                                     for k in state))
     return {"task": task, "pose_box": pose_box, "depth": _DEPTHS[bottleneck, blocks], "groups": groups,
-            "width_per_group": conv2[1] if bottleneck else 64, "num_classes": shape("head.pts_cls_out.weight")[0],
+            "width_per_group": conv2[1] if bottleneck else 64, "dcn_stages": dcn_stages,
+            "num_classes": shape("head.pts_cls_out.weight")[0],
             "tower": "dcn" if "head.cls_convs.0.conv.conv_offset.weight" in state else "norm",
             "stacked_convs": len({k.split(".")[2] for k in state if k.startswith("head.cls_convs.")}),
             "fpn_channels": shape("neck.fpn.inner_blocks.0.0.weight")[0],

@@ -8,7 +8,8 @@ What `lsnet import official` does (docs/lsnet-official.md §10, docs/architectur
    executing it (`lsnet.model.mmcv_config`), and map it to this model's options: task, backbone,
    FPN and head widths, tower, strides, gradient multiplier, stage-1 assigner, test-time
    thresholds, input size and normalisation, class names. What the config asks for and this
-   model cannot do (a DCN or Res2Net backbone, CPV, caffe-style ResNet, …) is a one-line error;
+   model cannot do (a Res2Net backbone, DCNv1 or grouped offsets in the backbone, CPV,
+   caffe-style ResNet, …) is a one-line error;
    what only changes test-time augmentation is a note. Without any config, the weights give the
    architecture (`weights_facts`) and the official R-50 configs the rest;
 3. check the config against the weights (task, depth, classes, tower, widths), set the options
@@ -139,9 +140,7 @@ def _backbone(model: _Section) -> dict:
     bb = model.section("backbone")
     kind = bb.expect("type", None, ("ResNet", "ResNeXt"), "torchvision's ResNet / ResNeXt only")
     depth = bb.expect("depth", None, (18, 34, 50, 101, 152), "depths 18, 34, 50, 101, 152")
-    for key, default, why in (("dcn", None, "deformable convs in the backbone (the 'dconv' configs) are not in "
-                                            "torchvision's ResNet"),
-                              ("style", "pytorch", "the stride sits on the 3×3 conv here (style 'pytorch')"),
+    for key, default, why in (("style", "pytorch", "the stride sits on the 3×3 conv here (style 'pytorch')"),
                               ("deep_stem", False, "ResNetV1d stems are not in torchvision's ResNet"),
                               ("avg_down", False, "ResNetV1d downsampling is not in torchvision's ResNet"),
                               ("plugins", None, "no backbone plugins here"),
@@ -151,8 +150,27 @@ def _backbone(model: _Section) -> dict:
         bb.expect(key, default, (default,), why)
     bb.section("norm_cfg", {"type": "BN"}).expect("type", None, ("BN", "SyncBN"), "BatchNorm in the backbone")
     groups, width = (bb.get("groups", 1), bb.get("base_width", 4)) if kind == "ResNeXt" else (1, 64)
-    return {"depth": depth, "groups": groups, "width_per_group": width,
+    return {"depth": depth, "groups": groups, "width_per_group": width, "dcn_stages": _backbone_dcn(bb),
             "frozen_stages": bb.get("frozen_stages", -1), "norm_eval": bb.get("norm_eval", True)}
+
+
+def _backbone_dcn(bb: _Section) -> tuple[int, ...]:
+    """mmdet's `dcn` + `stage_with_dcn` → `dcn_stages` (docs/lsnet-official.md §1): DCNv2 with one
+    offset group in the 3×3 conv of every block of the chosen stages, as the 'dconv' configs have it."""
+    if bb.get("dcn") is None:
+        return ()
+    dcn = bb.section("dcn")
+    dcn.expect("type", None, ("DCNv2",), "the backbone's deformable convs are DCNv2 (mmcv ModulatedDeformConvPack)")
+    for key in ("deformable_groups", "deform_groups"):  # mmdet 2.2's name, then mmcv's
+        dcn.expect(key, 1, (1,), "one offset group")
+    dcn.expect("fallback_on_stride", False, (False,), "DCNs in the strided blocks too")
+    extra = sorted(set(dcn.values) - {"type", "deformable_groups", "deform_groups", "fallback_on_stride"})
+    if extra:
+        raise dcn.unsupported(extra[0], dcn.get(extra[0]), "a DCNv2 layer of the block's own shape")
+    stages = bb.get("stage_with_dcn", [False] * 4)
+    if not (isinstance(stages, list) and len(stages) == 4 and all(isinstance(v, bool) for v in stages)):
+        raise bb.unsupported("stage_with_dcn", stages, "four True/False, one per stage")
+    return tuple(i + 1 for i, on in enumerate(stages) if on)
 
 
 def _neck(model: _Section, depth: int) -> dict:

@@ -24,7 +24,7 @@ DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "default.yaml"
 REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # in a clone of the repository
 # What the small configs (configs/synth_*_r10.yaml) change most, for where the configs are not at hand.
 SMALL_MODEL_KEYS = "depth=10 imgsz=[192,192] fpn_channels=64 head_channels=64 tower=norm"
-MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "pretrained", "frozen_stages", "norm_eval",
+MODEL_KEYS = ("task", "depth", "groups", "width_per_group", "dcn_stages", "pretrained", "frozen_stages", "norm_eval",
               "fpn_channels", "head_channels", "gn_groups", "stacked_convs", "tower", "pdcn_offsets",
               "pose_box", "pose_taps", "gradient_mul", "point_base_scale", "pos_num")
 PATH_KEYS = ("data", "load_from", "pretrained")  # input paths: relative to the config file that names them
@@ -63,6 +63,7 @@ RULES = {
     "data": _text(), "task": _one_of(TASKS), "imgsz": _imgsz, "flip": check.probability, "workers": _int(0),
     "scale_range": partial(check.numbers, length=2, above=0),
     "depth": _one_of(DEPTHS), "groups": _int(1), "width_per_group": _int(1), "pretrained": _text(),
+    "dcn_stages": partial(check.integer_set, minimum=1, maximum=4),
     "load_from": _text(), "allow_unofficial_options": check.flag, "frozen_stages": _int(-1, 4), "norm_eval": check.flag, "fpn_channels": _int(1),
     "head_channels": _int(1), "gn_groups": _int(1), "stacked_convs": _int(0), "tower": _one_of(TOWERS),
     "pdcn_offsets": _one_of(PDCN_OFFSET_MODES), "pose_box": _one_of(POSE_BOXES), "pose_taps": _one_of(tuple(POSE_TAPS)),

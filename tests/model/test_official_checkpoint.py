@@ -1,8 +1,9 @@
-"""R-50 state-dict names and shapes equal docs/lsnet-official.md §10 for the four task variants; an
+"""R-50 state-dict names and shapes equal docs/lsnet-official.md §10 for the four task variants, and
+those of the DCN backbones (R-50, X-101-64x4d with DCNv2 in stages 2–4) equal mmdet's; an
 mmdet-format dict loads strictly, and only into a model with the official options."""
 import pytest
 import torch
-from official_layout import official_r50_shapes, random_weights
+from official_layout import official_r50_shapes, official_shapes, random_weights
 
 from lsnet.errors import LSNetError
 from lsnet.model.config import ModelConfig
@@ -39,8 +40,25 @@ def test_the_weights_determine_task_backbone_classes_and_head(variant):
     facts = weights_facts(from_official(official_r50_shapes_as_tensors(variant)))
     options = VARIANTS[variant]
     assert facts == {"task": options["task"], "pose_box": options.get("pose_box", "obj"), "depth": 50, "groups": 1,
-                     "width_per_group": 64, "num_classes": options["num_classes"], "tower": "dcn",
+                     "width_per_group": 64, "dcn_stages": (), "num_classes": options["num_classes"], "tower": "dcn",
                      "stacked_convs": 3, "fpn_channels": 256, "head_channels": 256}
+
+
+# torchvision model → (depth, groups, width_per_group): R-50, and the released 'dconv' configs' X-101-64x4d
+DCN_BACKBONES = {"resnet50": (50, 1, 64), "resnext101_64x4d": (101, 64, 4)}
+
+
+@pytest.mark.parametrize("resnet", DCN_BACKBONES)
+def test_dcn_backbone_names_and_shapes_equal_mmdets_and_the_weights_give_the_dcn_stages(resnet):
+    depth, groups, width = DCN_BACKBONES[resnet]
+    with torch.device("meta"):  # shapes only
+        model = LSNet(ModelConfig(**VARIANTS["pose_kbox"], depth=depth, groups=groups, width_per_group=width,
+                                  dcn_stages=(2, 3, 4), pdcn_offsets="cumulative"))
+    official = official_shapes("pose_kbox", resnet, dcn_stages=(2, 3, 4))
+    assert {k: list(v.shape) for k, v in to_official(model.state_dict()).items()} == official
+    facts = weights_facts(from_official({k: torch.empty(v, device="meta") for k, v in official.items()}))
+    assert (facts["depth"], facts["groups"], facts["width_per_group"], facts["dcn_stages"]) == (depth, groups, width,
+                                                                                                 (2, 3, 4))
 
 
 def test_mmdet_format_checkpoint_loads_strictly(r50_bbox):
