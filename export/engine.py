@@ -96,9 +96,9 @@ def check_options(options: EngineOptions, tensorrt_major: int, graph: str = "fp3
 def check_parser_support(model: onnx.ModelProto, version: str) -> None:
     """LSNetError where this TensorRT's ONNX parser cannot import the graph: DeformConv before 10.1."""
     if tensorrt_version(version) < DEFORM_CONV_PARSER and any(n.op_type == "DeformConv" for n in model.graph.node):
-        raise LSNetError(f"TensorRT {version}'s ONNX parser cannot import DeformConv (this model's deformable "
-                         "tower convolutions): it needs TensorRT 10.1 or newer. Upgrade TensorRT (JetPack 6.1 and 6.2 "
-                         "ship 10.3; on x86-64 pip install 'tensorrt-cu12>=10.1'), or use the .onnx with ONNX Runtime")
+        raise LSNetError(f"TensorRT {version}'s ONNX parser cannot import DeformConv (this model's DCNv2 tower or "
+                         "backbone convolutions): it needs TensorRT 10.1 or newer. Upgrade TensorRT (JetPack 6.1 and "
+                         "6.2 ship 10.3; on x86-64 pip install 'tensorrt-cu12>=10.1'), or use the .onnx with ONNX Runtime")
 
 
 def source_kind(source: Path) -> str:

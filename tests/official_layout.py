@@ -1,6 +1,7 @@
 """Official LSNet checkpoints as the official code writes them, built here: the state-dict names
 and shapes of the R-50 models (docs/lsnet-official.md §10, transcribed for the four task variants)
-and of the 'dconv' backbones (mmdet's DCNv2 in the 3×3 convs of stages 2–4), random weights, mmdet's `{'meta', 'state_dict', 'optimizer'}` layout; and configs in the layout
+and of the 'dconv' backbones (mmdet's DCNv2 in the 3×3 convs of stages 2–4), random weights,
+mmdet's `{'meta', 'state_dict', 'optimizer'}` layout; and configs in the layout
 of the official ones (a `_base_` dataset file, `dict(...)` calls, shared names)."""
 import re
 from pathlib import Path
@@ -154,7 +155,8 @@ test_cfg = dict(nms_pre={nms_pre}, min_bbox_size=0, score_thr=0.05, nms=dict(typ
 
 
 # The backbone keys of the released 'dconv c3-c5' configs.
-DCN_C3_C5 = "dcn=dict(type='DCNv2', deformable_groups=1, fallback_on_stride=False), stage_with_dcn=(False, True, True, True)"
+DCN_C3_C5 = ("dcn=dict(type='DCNv2', deformable_groups=1, fallback_on_stride=False), "
+             "stage_with_dcn=(False, True, True, True)")
 
 
 def write_config(folder: Path, variant: str, depth: int = 50, dcn: bool = False) -> Path:
@@ -165,6 +167,7 @@ def write_config(folder: Path, variant: str, depth: int = 50, dcn: bool = False)
     (folder / "dataset.py").write_text(DATASET_BASE.format(dataset="CocoPoseDataset" if pose else "CocoDataset"))
     vectors = {"bbox": 4, "segm": 36}.get(variant, 17)
     path = folder / f"lsnet_{variant}_r{depth}.py"
-    path.write_text(MODEL.format(depth=depth, dcn=f", {DCN_C3_C5}" if dcn else "", task=variant, vectors=vectors, classes=VARIANTS[variant][1],
+    path.write_text(MODEL.format(depth=depth, dcn=f", {DCN_C3_C5}" if dcn else "",
+                                 task=variant, vectors=vectors, classes=VARIANTS[variant][1],
                                  nms_pre=100 if pose else 1000, max_per_img=20 if pose else 100))
     return path

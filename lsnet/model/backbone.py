@@ -4,7 +4,8 @@ Parameter names stay torchvision's (conv1, bn1, layer1…4), which are also the 
 checkpoint's `backbone.*` names (docs/lsnet-official.md §10). In the stages `dcn_stages` (layer
 numbers, [2, 3, 4] = the official 'dconv c3-c5' configs) every block's 3×3 `conv2` is a DCNv2
 (mmdet's `dcn=dict(type='DCNv2')`, docs/lsnet-official.md §1): the same `conv2.weight`, plus
-`conv2.conv_offset.*`.
+`conv2.conv_offset.*`. mmdet has DCNs in bottlenecks only; here a basic block's second 3×3 conv
+takes one too, for small models.
 """
 from __future__ import annotations
 

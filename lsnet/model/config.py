@@ -28,7 +28,7 @@ class ModelConfig:
     depth: int = 50
     groups: int = 1
     width_per_group: int = 64
-    # stages (layer1…4) whose 3×3 convs are DCNv2; (2, 3, 4) is the official 'dconv c3-c5' (docs/lsnet-official.md §1)
+    # stages (layer1…4) whose 3×3 convs are DCNv2; (2, 3, 4): the official 'dconv c3-c5' (docs/lsnet-official.md §1)
     dcn_stages: tuple[int, ...] = ()
     pretrained: str = ""  # a local torchvision ImageNet state-dict file; "" → random init
     frozen_stages: int = 1  # stem + layer1 frozen (docs/lsnet-official.md §1); -1 → nothing frozen

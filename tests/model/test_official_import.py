@@ -6,7 +6,8 @@ the X-101 DCN weights; a config that does not fit the weights or asks for what t
 an unsafe pickle, and official weights under other options are one-line errors."""
 import pytest
 import torch
-from official_layout import DCN_C3_C5, official_r50_shapes, official_shapes, random_weights, write_checkpoint, write_config
+from official_layout import (DCN_C3_C5, official_r50_shapes, official_shapes, random_weights, write_checkpoint,
+                             write_config)
 
 from lsnet.cli import main
 from lsnet.description import ModelDescription
@@ -22,8 +23,8 @@ from lsnet.model.official_import import options_from_config
 VARIANTS = {"bbox": (dict(task="bbox", num_classes=80), "extreme_points", 1000, 100),
             "segm": (dict(task="segm", num_classes=80), "landmark_extent", 1000, 100),
             "pose_bbox": (dict(task="pose", pose_box="obj", num_classes=1), "side_midpoints", 100, 20),
-            "pose_kbox": (dict(task="pose", pose_box="kps", num_classes=1, dcn_stages=(2, 3, 4)), "landmark_extent", 100,
-                          20)}
+            "pose_kbox": (dict(task="pose", pose_box="kps", num_classes=1, dcn_stages=(2, 3, 4)), "landmark_extent",
+                          100, 20)}
 IMAGES = torch.randn(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))  # a normalised canvas
 
 
@@ -185,7 +186,8 @@ def test_without_a_config_the_weights_give_the_dcn_stages(tmp_path, capsys):
     source = LSNet(ModelConfig(task="bbox", num_classes=3, depth=10, fpn_channels=32, head_channels=32, stacked_convs=1,
                                pdcn_offsets="cumulative", dcn_stages=(3, 4)))
     load_official(source, torch.load(checkpoint, weights_only=True))
-    images = torch.randn(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))  # P7 2×1: GroupNorm(32) of 32 channels
+    # P7 2×1 (GroupNorm(32) of 32 channels needs two values)
+    images = torch.randn(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     description = description.replace(score_threshold=0.005)  # below the untrained classifier's prior, 0.01
     ours, theirs = detections(model, description, images), detections(source, description, images)
     assert int(theirs["num_dets"].sum()) > 0
