@@ -21,31 +21,32 @@ OFFICIAL_BEHAVIOUR = {"pdcn_offsets": "cumulative", "pose_taps": "official"}
 # Where an lsnet checkpoint's description says its weights came from the official code.
 PROVENANCE_KEY = "official_weights"
 
-# (official pattern, ours) — applied in order, first match wins
-_NECK = [
-    (r"neck\.lateral_convs\.(\d)\.conv\.", r"neck.fpn.inner_blocks.\1.0."),
-    (r"neck\.lateral_convs\.(\d)\.gn\.", r"neck.fpn.inner_blocks.\1.1."),
-    (r"neck\.fpn_convs\.([0-2])\.conv\.", r"neck.fpn.layer_blocks.\1.0."),
-    (r"neck\.fpn_convs\.([0-2])\.gn\.", r"neck.fpn.layer_blocks.\1.1."),
-    (r"neck\.fpn_convs\.3\.conv\.", "neck.fpn.extra_blocks.p6.0."),
-    (r"neck\.fpn_convs\.3\.gn\.", "neck.fpn.extra_blocks.p6.1."),
-    (r"neck\.fpn_convs\.4\.conv\.", "neck.fpn.extra_blocks.p7.0."),
-    (r"neck\.fpn_convs\.4\.gn\.", "neck.fpn.extra_blocks.p7.1."),
-    (r"bbox_head\.", "head."),
-    (r"backbone\.", "backbone."),
+# (official name prefix, ours): the neck's modules (torchvision's FeaturePyramidNetwork names here, {i}
+# a lateral or output level 0–2), the head's prefix; the backbone's names are the same.
+_PREFIXES = [
+    ("neck.lateral_convs.{i}.conv.", "neck.fpn.inner_blocks.{i}.0."),
+    ("neck.lateral_convs.{i}.gn.", "neck.fpn.inner_blocks.{i}.1."),
+    ("neck.fpn_convs.{i}.conv.", "neck.fpn.layer_blocks.{i}.0."),
+    ("neck.fpn_convs.{i}.gn.", "neck.fpn.layer_blocks.{i}.1."),
+    ("neck.fpn_convs.3.conv.", "neck.fpn.extra_blocks.p6.0."),
+    ("neck.fpn_convs.3.gn.", "neck.fpn.extra_blocks.p6.1."),
+    ("neck.fpn_convs.4.conv.", "neck.fpn.extra_blocks.p7.0."),
+    ("neck.fpn_convs.4.gn.", "neck.fpn.extra_blocks.p7.1."),
+    ("bbox_head.", "head."),
+    ("backbone.", "backbone."),
 ]
-_REVERSE = [
-    (r"neck\.fpn\.inner_blocks\.(\d)\.0\.", r"neck.lateral_convs.\1.conv."),
-    (r"neck\.fpn\.inner_blocks\.(\d)\.1\.", r"neck.lateral_convs.\1.gn."),
-    (r"neck\.fpn\.layer_blocks\.(\d)\.0\.", r"neck.fpn_convs.\1.conv."),
-    (r"neck\.fpn\.layer_blocks\.(\d)\.1\.", r"neck.fpn_convs.\1.gn."),
-    (r"neck\.fpn\.extra_blocks\.p6\.0\.", "neck.fpn_convs.3.conv."),
-    (r"neck\.fpn\.extra_blocks\.p6\.1\.", "neck.fpn_convs.3.gn."),
-    (r"neck\.fpn\.extra_blocks\.p7\.0\.", "neck.fpn_convs.4.conv."),
-    (r"neck\.fpn\.extra_blocks\.p7\.1\.", "neck.fpn_convs.4.gn."),
-    (r"head\.", "bbox_head."),
-    (r"backbone\.", "backbone."),
-]
+
+
+def _rules(pairs, forward: bool) -> list[tuple[str, str]]:
+    """(regex, replacement) from prefix pairs, official → ours when `forward`, else back; first match wins."""
+    rules = []
+    for official, ours in pairs:
+        source, target = (official, ours) if forward else (ours, official)
+        rules.append((re.escape(source).replace(re.escape("{i}"), "([0-2])"), target.replace("{i}", r"\1")))
+    return rules
+
+
+_NECK, _REVERSE = _rules(_PREFIXES, forward=True), _rules(_PREFIXES, forward=False)
 
 
 def _rename(key: str, rules) -> str | None:
