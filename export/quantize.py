@@ -36,7 +36,7 @@ import onnx
 import onnx_graphsurgeon as gs
 
 from lsnet.description import ModelDescription, onnx_metadata, read_onnx_record
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, first_line
 from lsnet.export.calibration import DEFAULT_SPLIT, calibration_folder, select_images
 from lsnet.export.engine_precision import fp32_parts, model_description, to_float16
 from lsnet.export.explicit_precision import QDQ_OPS, copy_metadata, graph_precision
@@ -110,8 +110,7 @@ def load_source(src: Path) -> onnx.ModelProto:
     try:
         model = onnx.load(src)
     except Exception as e:  # protobuf's DecodeError and friends: not an ONNX file
-        raise LSNetError(f"{src} is not an ONNX model ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
-            from None
+        raise LSNetError(f"{src} is not an ONNX model ({first_line(e)})") from None
     if read_onnx_record(onnx_metadata(model), src).patched is not None:
         raise LSNetError(f"{src} is patched with plugin nodes; quantize the portable export, then patch the result")
     precision = graph_precision(model)
@@ -191,9 +190,8 @@ def _quantize_int8(src: Path, model: onnx.ModelProto, options: QuantizeOptions,
         except Exception as e:  # inside ModelOpt: one line, its traceback with --verbose
             if options.verbose:
                 raise
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise LSNetError(f"ModelOpt could not quantize {src} ({type(e).__name__}: {first}); --verbose shows its "
-                             "log and traceback") from None
+            raise LSNetError(f"ModelOpt could not quantize {src} ({type(e).__name__}: {first_line(e)}); "
+                             "--verbose shows its log and traceback") from None
         finally:
             reader.close()
         quantized = onnx.load(Path(tmp) / "model.int8.onnx")
@@ -270,7 +268,8 @@ class CalibrationImages:
             # A frames model calibrates on the images as frames, through its own letterbox; the frames of
             # one batch share a size (one tensor), so a fixed batch > 1 takes the first image's.
             h, w = images[0].shape[:2]
-            frames = [i if i.shape[:2] == (h, w) else cv2.resize(i, (w, h), interpolation=cv2.INTER_AREA) for i in images]
+            frames = [i if i.shape[:2] == (h, w) else cv2.resize(i, (w, h), interpolation=cv2.INTER_AREA)
+                      for i in images]
             return {self.input_name: stack_frames(frames)[0]}
         return {self.input_name: preprocess(images, self.description, self.canvas)[0]}
 

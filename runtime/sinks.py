@@ -126,6 +126,13 @@ def writes_h264(path: Path) -> bool:
     return True
 
 
+def written_size(path: Path, size: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) of the frames a video sink writes to `path` from frames of `size`, as they read back:
+    H.264's yuv420p pads an odd side by a pixel, bottom or right (`_H264Writer`)."""
+    w, h = size
+    return (w + w % 2, h + h % 2) if writes_h264(path) else (w, h)
+
+
 def codec_note(path: str | Path) -> str:
     """The codec a video sink writes `path` in, and whether web browsers play it."""
     path = Path(path)

@@ -25,7 +25,7 @@ from lsnet.data.synth import DEFAULT_SIZE_RANGE, OBJECT_SIZE, Layer, annotate, c
 from lsnet.errors import LSNetError
 from lsnet.files import atomic_write
 from lsnet.landmarks import TASKS
-from lsnet.runtime.sinks import VideoSink, writes_h264
+from lsnet.runtime.sinks import VideoSink, written_size
 
 def _bounce(position: np.ndarray, velocity: np.ndarray, margin: float, frame_hw: tuple[int, int]) -> None:
     """Move one frame; reverse the velocity at `margin` from a frame edge (in place)."""
@@ -144,9 +144,7 @@ def write_video(path: str | os.PathLike, task: str, frames: int, fps: float = 25
         raise LSNetError(f"--annotations {annotations} must be a .json file")
     scenes = video_frames(task, frames, size, seed)  # checks the task
     sink = VideoSink(out, fps)  # checks the suffix; writes NAME.partial.EXT, renamed when complete
-    w, h = int(size[0]), int(size[1])
-    if writes_h264(out):  # yuv420p pads an odd side by a pixel (bottom/right): the frames read back are that size
-        w, h = w + w % 2, h + h % 2
+    w, h = written_size(out, (int(size[0]), int(size[1])))  # the annotations' image size: as read back
     images, anns = [], []
     try:
         for t, (frame, frame_anns) in enumerate(scenes):

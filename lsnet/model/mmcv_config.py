@@ -21,7 +21,7 @@ import operator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, first_line
 
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
@@ -154,7 +154,7 @@ def _read_file(path: Path) -> dict:
         else:
             raise LSNetError(f"config {path}: expected a .py, .json or .yaml file")
     except (ValueError, ImportError) as e:
-        raise LSNetError(f"config {path} cannot be read: {str(e).splitlines()[0]}") from None
+        raise LSNetError(f"config {path} cannot be read: {first_line(e)}") from None
     if not isinstance(data, dict):
         raise LSNetError(f"config {path} is not a mapping")
     return data

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from lsnet.errors import LSNetError
+from lsnet.errors import LSNetError, first_line
 from lsnet.model.config import ModelConfig
 
 # The options whose non-default values the official code has no switch for: its weights were
@@ -105,7 +105,7 @@ def load_official(model, checkpoint: dict, allow_unofficial_options: bool = Fals
     try:
         model.load_state_dict(from_official(state), strict=True)
     except RuntimeError as e:
-        raise LSNetError(f"official checkpoint does not fit this model: {str(e).splitlines()[0]}") from None
+        raise LSNetError(f"official checkpoint does not fit this model: {first_line(e)}") from None
 
 
 def official_provenance(description: dict) -> dict | None:
